@@ -1,0 +1,52 @@
+"""Pure functions on arrays: every cell's forward and backward, activations, losses.
+
+No state and no classes beyond named caches: arrays in, arrays and a cache out.
+Shapes use one vocabulary: N batch, T time, D input, H hidden, V vocabulary.
+"""
+from .activations import log_softmax, relu, sigmoid, softmax, tanh
+from .affine import (
+    affine_backward,
+    affine_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+)
+from .backend import array_module
+from .embedding import embedding_backward, embedding_forward
+from .losses import temporal_softmax_loss
+from .lstm import (
+    GATE_ORDER as LSTM_GATE_ORDER,
+    lstm_backward,
+    lstm_forward,
+    lstm_step_backward,
+    lstm_step_forward,
+    split_gates,
+)
+from .recurrence import Gradients
+from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+
+__all__ = [
+    "Gradients",
+    "LSTM_GATE_ORDER",
+    "affine_backward",
+    "affine_forward",
+    "array_module",
+    "embedding_backward",
+    "embedding_forward",
+    "log_softmax",
+    "lstm_backward",
+    "lstm_forward",
+    "lstm_step_backward",
+    "lstm_step_forward",
+    "relu",
+    "rnn_backward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_step_forward",
+    "sigmoid",
+    "softmax",
+    "split_gates",
+    "tanh",
+    "temporal_affine_backward",
+    "temporal_affine_forward",
+    "temporal_softmax_loss",
+]

@@ -1,0 +1,78 @@
+"""Pieces every recurrent cell shares: the input projection of all T steps as one
+GEMM, the input and weight gradients as GEMMs after the time loop, and the result
+types (named caches, gradient tuples).
+
+Inside a sequence function everything is time-major, ``(T, N, ...)``, so that the
+slice for step t is contiguous; the public interface stays batch-first.
+"""
+from .backend import array_module
+from .checks import ShapeChecker
+
+
+class Gradients(tuple):
+    """Gradients in the order of the forward's inputs, unpackable as a plain tuple.
+
+    Gradients beyond the seed signature are attributes, e.g. ``lstm_backward``'s
+    ``dc0``::
+
+        grads = lstm_backward(dh, cache)
+        dx, dh0, dWx, dWh, db = grads
+        grads.dc0
+    """
+
+    def __new__(cls, grads, **extra):
+        self = super().__new__(cls, grads)
+        self.__dict__.update(extra)
+        return self
+
+
+def time_major(x):
+    """(N, T, ...) batch-first -> contiguous (T, N, ...) time-major copy."""
+    return array_module(x).ascontiguousarray(x.swapaxes(0, 1))
+
+
+def batch_first(x_tm):
+    """(T, N, ...) time-major -> contiguous (N, T, ...) batch-first copy."""
+    return time_major(x_tm)
+
+
+def input_projection(x, Wx, b):
+    """All T input projections in one GEMM.
+
+    x (N, T, D), Wx (D, G), b (G,) -> x_tm (T*N, D) time-major inputs (kept for dWx)
+    and a (T, N, G) = x_t Wx + b for every t.
+    """
+    N, T, D = x.shape
+    x_tm = time_major(x).reshape(T * N, D)  # (T*N, D)
+    a = x_tm @ Wx  # (T*N, G)
+    a += b
+    return x_tm, a.reshape(T, N, Wx.shape[1])
+
+
+def input_gradients(da, x_tm, Wx):
+    """Gradients of a = x Wx + b for all steps at once, from da (T, N, G).
+
+    dx = da Wx^T  -> (N, T, D) batch-first
+    dWx = sum_t x_t^T da_t = x_tm^T da   (one GEMM over T*N rows)
+    db = sum_{t,n} da
+    """
+    T, N, G = da.shape
+    da_flat = da.reshape(T * N, G)
+    dWx = x_tm.T @ da_flat  # (D, G)
+    db = da_flat.sum(axis=0)  # (G,)
+    dx = batch_first((da_flat @ Wx.T).reshape(T, N, Wx.shape[0]))  # (N, T, D)
+    return dx, dWx, db
+
+
+def recurrent_weight_gradient(h_prev, da):
+    """dWh = sum_t h_{t-1}^T da_t, with h_prev (T, N, H) and da (T, N, G), as one GEMM."""
+    T, N, H = h_prev.shape
+    return h_prev.reshape(T * N, H).T @ da.reshape(T * N, da.shape[-1])  # (H, G)
+
+
+def final_state_gradient(name, grad, N, H, dtype):
+    """The upstream gradient on a final state, (N, H): a checked copy, or zeros when None."""
+    xp = array_module(grad)
+    if grad is None:
+        return xp.zeros((N, H), dtype=dtype)
+    return ShapeChecker(N=N, H=H)(name, grad, "NH").astype(dtype, copy=True)

@@ -1,0 +1,140 @@
+"""Vanilla (Elman) RNN.
+
+    a_t = x_t Wx + h_{t-1} Wh + b
+    h_t = act(a_t),  act = tanh (default) or relu
+
+Symbols: x_t (N, D), h_t (N, H), Wx (D, H), Wh (H, H), b (H,).
+"""
+from dataclasses import dataclass
+
+from .activations import ACTIVATIONS, activation_grad_from_output
+from .backend import array_module
+from .checks import ShapeChecker
+from .recurrence import (
+    Gradients,
+    batch_first,
+    final_state_gradient,
+    input_gradients,
+    input_projection,
+    recurrent_weight_gradient,
+    time_major,
+)
+
+
+def _check_nonlinearity(nonlinearity):
+    if nonlinearity not in ACTIVATIONS:
+        raise ValueError(
+            f"nonlinearity: expected one of {sorted(ACTIVATIONS)}, got {nonlinearity!r}"
+        )
+
+
+def _check_rnn(x, h0, Wx, Wh, b, x_dims):
+    check = ShapeChecker()
+    check("x", x, x_dims)
+    check("Wh", Wh, "HH")
+    check("Wx", Wx, "DH")
+    check("b", b, "H")
+    check("prev_h" if x_dims == "ND" else "h0", h0, "NH")
+
+
+@dataclass(frozen=True)
+class RNNStepCache:
+    x: object  # (N, D)
+    prev_h: object  # (N, H)
+    Wx: object  # (D, H)
+    Wh: object  # (H, H)
+    next_h: object  # (N, H)
+    nonlinearity: str
+
+
+@dataclass(frozen=True)
+class RNNCache:
+    x_tm: object  # (T*N, D) inputs, time-major
+    Wx: object  # (D, H)
+    Wh: object  # (H, H)
+    h: object  # (T+1, N, H) h_0 .. h_T, time-major
+    nonlinearity: str
+
+    @property
+    def final_h(self):
+        """h_T, (N, H)."""
+        return self.h[-1]
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b, nonlinearity="tanh"):
+    """One step: x (N, D), prev_h (N, H) -> next_h (N, H), cache."""
+    _check_nonlinearity(nonlinearity)
+    _check_rnn(x, prev_h, Wx, Wh, b, "ND")
+    a = x @ Wx
+    a += prev_h @ Wh
+    a += b
+    next_h = ACTIVATIONS[nonlinearity](a, out=a)
+    return next_h, RNNStepCache(x, prev_h, Wx, Wh, next_h, nonlinearity)
+
+
+def rnn_step_backward(dnext_h, cache):
+    """-> (dx, dprev_h, dWx, dWh, db) for one step.
+
+    da      = dnext_h * act'(a)        (from next_h: 1 - h^2 for tanh, [h > 0] for relu)
+    dx      = da Wx^T
+    dprev_h = da Wh^T
+    dWx     = x^T da
+    dWh     = prev_h^T da
+    db      = sum_n da
+    """
+    da = activation_grad_from_output(cache.nonlinearity, cache.next_h, dnext_h)
+    return (
+        da @ cache.Wx.T,
+        da @ cache.Wh.T,
+        cache.x.T @ da,
+        cache.prev_h.T @ da,
+        da.sum(axis=0),
+    )
+
+
+def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh"):
+    """Run the RNN over a whole sequence.
+
+    x (N, T, D), h0 (N, H) -> h (N, T, H) (every step's hidden state), cache.
+    The final state is ``h[:, -1]`` (also ``cache.final_h``).
+    """
+    _check_nonlinearity(nonlinearity)
+    _check_rnn(x, h0, Wx, Wh, b, "NTD")
+    xp = array_module(x, h0, Wx, Wh, b)
+    activation = ACTIVATIONS[nonlinearity]
+    x_tm, a = input_projection(x, Wx, b)  # (T*N, D), (T, N, H)
+    T, N, H = a.shape
+    h = xp.empty((T + 1, N, H), dtype=x.dtype)
+    h[0] = h0
+    for t in range(T):
+        a[t] += h[t] @ Wh  # a_t = x_t Wx + b + h_{t-1} Wh
+        activation(a[t], out=h[t + 1])  # h_t = act(a_t)
+    return batch_first(h[1:]), RNNCache(x_tm, Wx, Wh, h, nonlinearity)
+
+
+def rnn_backward(dh, cache, dh_final=None):
+    """Backpropagation through time.
+
+    dh (N, T, H): upstream gradient on every step's h; ``dh_final`` (N, H): optional
+    extra gradient on h_T (e.g. from a decoder that started from it).
+    -> (dx, dh0, dWx, dWh, db).
+
+    dh_t   = dh[t] + da_{t+1} Wh^T            (total gradient reaching h_t)
+    da_t   = dh_t * act'(a_t)
+    dWh    = sum_t h_{t-1}^T da_t;  dWx, db, dx: see ``input_gradients``
+    dh0    = da_1 Wh^T
+    """
+    xp = array_module(dh)
+    h = cache.h
+    T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
+    ShapeChecker(N=N, T=T, H=H)("dh", dh, "NTH")
+    dh_tm = time_major(dh)  # (T, N, H)
+    da = xp.empty_like(dh_tm)  # (T, N, H)
+    dh_next = final_state_gradient("dh_final", dh_final, N, H, dh.dtype)  # into h_T
+    for t in reversed(range(T)):
+        dh_t = dh_tm[t] + dh_next  # gradient from the output at t and from step t+1
+        da[t] = activation_grad_from_output(cache.nonlinearity, h[t + 1], dh_t)
+        dh_next = da[t] @ cache.Wh.T  # into h_{t-1}
+    dx, dWx, db = input_gradients(da, cache.x_tm, cache.Wx)
+    dWh = recurrent_weight_gradient(h[:-1], da)
+    return Gradients((dx, dh_next, dWx, dWh, db))

@@ -1,0 +1,49 @@
+"""Tools for checking gradients, for the project's tests and for users' own cells.
+
+    numerical_gradient(f, x, df)  central differences of sum(f(x) * df) w.r.t. x
+    rel_error(a, b)               max|a - b| / max(max|a|, max|b|)
+"""
+import numpy as np
+
+
+def numerical_gradient(f, x, df, h=1e-5):
+    """Gradient of ``sum(f(x) * df)`` with respect to ``x`` by central differences.
+
+    ``f`` maps ``x`` to an array, or to a tuple of arrays with ``df`` a tuple of the
+    same length (e.g. the outputs and the final state of a cell). ``x`` is perturbed
+    in place, one element at a time, and restored. Use float64.
+
+        grad[k] = (L(x + h e_k) - L(x - h e_k)) / (2 h),   L(x) = sum_j <f_j(x), df_j>
+    """
+    outputs_are_tuple = isinstance(df, tuple)
+
+    def weighted_sum():
+        out = f(x)
+        pairs = zip(out, df) if outputs_are_tuple else [(out, df)]
+        return sum(float(np.sum(np.asarray(o) * d)) for o, d in pairs)
+
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
+    for k in range(flat_x.size):
+        saved = flat_x[k]
+        flat_x[k] = saved + h
+        plus = weighted_sum()
+        flat_x[k] = saved - h
+        minus = weighted_sum()
+        flat_x[k] = saved
+        flat_grad[k] = (plus - minus) / (2 * h)
+    return grad
+
+
+def rel_error(a, b):
+    """Relative error of two arrays in the max norm: max|a - b| / max(max|a|, max|b|).
+
+    0 for two all-zero arrays; shapes must agree.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"rel_error: shapes differ, {a.shape} and {b.shape}")
+    if a.size == 0:
+        return 0.0
+    scale = max(np.abs(a).max(), np.abs(b).max())
+    return float(np.abs(a - b).max() / scale) if scale > 0 else 0.0

@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+
+from rnnlab.testing import numerical_gradient, rel_error
+
+FD_TOLERANCE = 1e-6  # float64 finite differences, relative error in the max norm
+
+# (N, T, D, H): odd sizes, a single sequence of a single step, and an empty batch
+SIZES = [(3, 7, 5, 6), (1, 1, 4, 3), (2, 4, 1, 2)]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def assert_gradients(f, inputs, analytic, df, tol=FD_TOLERANCE):
+    """Compare each analytic gradient with central differences of sum(f() * df).
+
+    inputs: name -> array that f reads (perturbed in place); analytic: name -> gradient.
+    """
+    for name, array in inputs.items():
+        numeric = numerical_gradient(lambda _: f(), array, df)
+        error = rel_error(numeric, analytic[name])
+        assert error < tol, f"d{name}: relative error {error:.2e} against finite differences"
