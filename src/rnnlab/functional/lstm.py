@@ -1,12 +1,36 @@
-"""Long short-term memory (Hochreiter & Schmidhuber 1997, with forget gate).
+"""Long short-term memory and its variants, one implementation with options.
 
-    a_t = x_t Wx + h_{t-1} Wh + b              (N, 4H), columns in GATE_ORDER
-    i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o)
-    g = tanh(a_g)
+Plain LSTM (Hochreiter & Schmidhuber 1997, forget gate of Gers et al. 2000):
+
+    a_t = x_t Wx + h_{t-1} Wh + b              (N, 4H), columns i, f, o, g
+    i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o);   g = tanh(a_g)
     c_t = f * c_{t-1} + i * g
     h_t = o * tanh(c_t)
 
-Symbols: x_t (N, D), h_t and c_t (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,).
+Options (any combination):
+
+    peepholes {"i","f","o"} -> (H,)   Gers & Schmidhuber 2000:
+        a_i += p_i * c_{t-1},  a_f += p_f * c_{t-1},  a_o += p_o * c_t
+    cifg=True                         coupled input-forget gate: i = 1 - f; the
+        gate columns are f, o, g (G = 3H) and there are no input-gate weights
+    Wp (H, P)                         projection (LSTMP, PyTorch proj_size):
+        h_t = (o * tanh(c_t)) Wp; h_t is (N, P) and Wh is (P, G)
+    cell_clip=k                       TF1 LSTMCell(cell_clip=): c_t = clip(c_t, -k, k)
+        (the clipped c_t is the state and what the o peephole sees)
+    gate_clip=k                       ONNX LSTM `clip`: every gate pre-activation
+        (peephole term included) is clipped to [-k, k] before its activation
+    layer_norm {"gamma_x","gamma_h": (G,), "gamma_c","beta_c": (H,)}
+        Ba, Kiros & Hinton 2016:  a_t = LN(x_t Wx; gamma_x) + LN(h_{t-1} Wh; gamma_h) + b,
+        h_t = o * tanh(LN(c_t; gamma_c, beta_c)); c_t itself is carried unnormalised
+    depth_gate {"Wx": (D, H), "b": (H,), "w_c": (H,), "w_l": (H,)} with lower_c (N, T, H)
+        Depth-Gated LSTM (Yao et al. 2015), x_t = h^L_t of the layer below:
+        d_t = sigmoid(b_d + x_t Wxd + w_c * c_{t-1} + w_l * c^L_t)
+        c_t = d_t * c^L_t + f * c_{t-1} + i * g
+
+Symbols: N batch, T time, D input, H cell, P output (P = H without projection),
+G = 4H (3H with cifg). The forget-gate bias is a weight like any other; see
+``lstm_bias`` for the customary initialisation to 1.
+
 PyTorch orders its gate rows i, f, g, o: Wx = weight_ih.T with the last two
 column blocks swapped (likewise Wh from weight_hh; b = b_ih + b_hh, swapped).
 """
@@ -15,6 +39,7 @@ from dataclasses import dataclass
 from .activations import sigmoid
 from .backend import array_module
 from .checks import ShapeChecker
+from .layer_norm import normalize, normalize_backward
 from .recurrence import (
     Gradients,
     batch_first,
@@ -26,98 +51,88 @@ from .recurrence import (
 )
 
 GATE_ORDER = ("i", "f", "o", "g")
-_SIGMOID_GATES = 3  # i, f, o come first and share one sigmoid pass
+CIFG_GATE_ORDER = ("f", "o", "g")
+PEEPHOLE_GATES = ("i", "f", "o")
 
 
-def split_gates(a):
-    """(N, 4H) -> the four (N, H) column blocks i, f, o, g (views)."""
-    H = a.shape[-1] // 4
-    return a[..., :H], a[..., H : 2 * H], a[..., 2 * H : 3 * H], a[..., 3 * H :]
+@dataclass(frozen=True)
+class LSTMOptions:
+    """Which variant: the static part of an LSTM, weights aside."""
+
+    peephole_gates: tuple = ()  # subset of PEEPHOLE_GATES, in that order
+    cifg: bool = False
+    projection: bool = False
+    cell_clip: float = None
+    gate_clip: float = None
+    layer_norm: bool = False
+    depth_gate: bool = False
+
+    @property
+    def gates(self):
+        return CIFG_GATE_ORDER if self.cifg else GATE_ORDER
+
+    @property
+    def late_o(self):
+        """The o gate reads c_t, so it is activated after the cell update."""
+        return "o" in self.peephole_gates
+
+    @property
+    def early_sigmoid(self):
+        """The sigmoid gates activated before the cell update: contiguous columns."""
+        end = self.gates.index("o") + (0 if self.late_o else 1)
+        return self.gates[:end]
 
 
-def _sigmoid_gates(a):
-    """(N, 4H) -> the (N, 3H) view of the i, f, o columns, activated in one pass."""
-    H = a.shape[-1] // 4
-    return a[..., : _SIGMOID_GATES * H]
+def split_gates(a, gates=GATE_ORDER):
+    """(..., len(gates) H) -> one (..., H) view per gate name, in ``gates`` order."""
+    H = a.shape[-1] // len(gates)
+    return tuple(a[..., k * H : (k + 1) * H] for k in range(len(gates)))
 
 
-def _activate_gates(a):
-    """Pre-activations -> gate values, in place: sigmoid on i, f, o; tanh on g."""
-    ifo, g = _sigmoid_gates(a), split_gates(a)[3]
-    sigmoid(ifo, out=ifo)
-    array_module(a).tanh(g, out=g)
+def _block(a, opts, name):
+    return split_gates(a, opts.gates)[opts.gates.index(name)]
 
 
-def _cell_forward(a, c_prev, c_next, tanh_c, h_next):
-    """Given a (N, 4H) pre-activations (overwritten by the gate values), write
-    c_next = f * c_prev + i * g, tanh_c = tanh(c_next), h_next = o * tanh_c."""
+def _span(a, opts, names):
+    """The contiguous columns of the gates ``names`` (consecutive in opts.gates)."""
+    H = a.shape[-1] // len(opts.gates)
+    start = opts.gates.index(names[0]) if names else 0
+    return a[..., start * H : (start + len(names)) * H]
+
+
+def _clip(a, bound, inside):
+    """Clip a to [-bound, bound] in place, recording where it was inside (gradient 1)."""
     xp = array_module(a)
-    _activate_gates(a)
-    i, f, o, g = split_gates(a)
-    xp.multiply(f, c_prev, out=c_next)
-    c_next += i * g
-    xp.tanh(c_next, out=tanh_c)
-    xp.multiply(o, tanh_c, out=h_next)
+    xp.less(xp.abs(a), bound, out=inside)
+    xp.clip(a, -bound, bound, out=a)
 
 
-def _cell_backward(dh, dc, gates, c_prev, tanh_c, da):
-    """One step of the chain rule; writes da (N, 4H) and returns dc_prev (N, H).
-
-    dh, dc: total upstream gradients on h_t and c_t (dc from step t+1 only).
-    h = o * tanh(c)          =>  do = dh * tanh(c)
-                                 dc = dc + dh * o * (1 - tanh(c)^2)
-    c = f * c_prev + i * g   =>  df = dc * c_prev,  di = dc * g,  dg = dc * i
-                                 dc_prev = dc * f
-    i,f,o = sigmoid(a_ifo)   =>  da_ifo = d(i,f,o) * s * (1 - s)
-    g = tanh(a_g)            =>  da_g = dg * (1 - g^2)
-    """
-    i, f, o, g = split_gates(gates)
-    di, df, do, dg = split_gates(da)
-    dc = dc + dh * o * (1 - tanh_c * tanh_c)
-    do[...] = dh * tanh_c
-    df[...] = dc * c_prev
-    di[...] = dc * g
-    dg[...] = dc * i * (1 - g * g)
-    s = _sigmoid_gates(gates)
-    _sigmoid_gates(da)[...] *= s * (1 - s)
-    return dc * f
-
-
-def _check_lstm(x, h0, c0, Wx, Wh, b, x_dims, state_names):
-    check = ShapeChecker()
-    check("x", x, x_dims)
-    check("Wh", Wh, ("H", "4H"))
-    check("Wx", Wx, ("D", "4H"))
-    check("b", b, ("4H",))
-    check(state_names[0], h0, "NH")
-    if c0 is not None:
-        check(state_names[1], c0, "NH")
-
-
-@dataclass(frozen=True)
-class LSTMStepCache:
-    x: object  # (N, D)
-    prev_h: object  # (N, H)
-    prev_c: object  # (N, H)
-    Wx: object  # (D, 4H)
-    Wh: object  # (H, 4H)
-    gates: object  # (N, 4H) activated i, f, o, g
-    tanh_c: object  # (N, H) tanh(next_c)
-
-
-@dataclass(frozen=True)
+@dataclass
 class LSTMCache:
+    """Everything the backward pass needs, time-major. Optional fields are None when
+    their option is off."""
+
+    opts: LSTMOptions
+    w: dict  # the weights by name: Wx, Wh, b, p_i, p_f, p_o, Wp, gamma_*, beta_c, Wxd, bd, w_c, w_l
     x_tm: object  # (T*N, D) inputs, time-major
-    Wx: object  # (D, 4H)
-    Wh: object  # (H, 4H)
-    gates: object  # (T, N, 4H) activated i, f, o, g
-    c: object  # (T+1, N, H) c_0 .. c_T
-    tanh_c: object  # (T, N, H) tanh(c_1) .. tanh(c_T)
-    h: object  # (T+1, N, H) h_0 .. h_T
+    gates: object  # (T, N, G) gate values (i, f, o, g or f, o, g)
+    c: object  # (T+1, N, H) c_0 .. c_T (after cell clipping)
+    tanh_c: object  # (T, N, H) tanh(c_t), or tanh(LN(c_t))
+    h: object  # (T+1, N, P) h_0 .. h_T
+    gate_inside: object = None  # (T, N, G) bool, pre-activation inside the gate clip
+    cell_inside: object = None  # (T, N, H) bool, c_t inside the cell clip
+    xhat_x: object = None  # (T, N, G), rstd_x (T, N, 1): LN of x_t Wx
+    rstd_x: object = None
+    xhat_h: object = None  # (T, N, G), rstd_h (T, N, 1): LN of h_{t-1} Wh
+    rstd_h: object = None
+    xhat_c: object = None  # (T, N, H), rstd_c (T, N, 1): LN of c_t
+    rstd_c: object = None
+    depth: object = None  # (T, N, H) depth-gate values d_t
+    lower_c: object = None  # (T, N, H) the lower layer's cells c^L_t
 
     @property
     def final_h(self):
-        """h_T, (N, H)."""
+        """h_T, (N, P)."""
         return self.h[-1]
 
     @property
@@ -125,82 +140,349 @@ class LSTMCache:
         """c_T, (N, H)."""
         return self.c[-1]
 
+    @property
+    def cell_states(self):
+        """c_1 .. c_T batch-first, (N, T, H): the lower_c of a depth-gated layer above."""
+        return batch_first(self.c[1:])
 
-def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
-    """One step: x (N, D), prev_h (N, H), prev_c (N, H) -> next_h, next_c (N, H), cache."""
-    _check_lstm(x, prev_h, prev_c, Wx, Wh, b, "ND", ("prev_h", "prev_c"))
-    xp = array_module(x, prev_h, prev_c, Wx, Wh, b)
-    a = x @ Wx
-    a += prev_h @ Wh
-    a += b
-    next_c, tanh_c, next_h = (xp.empty_like(prev_c) for _ in range(3))
-    _cell_forward(a, prev_c, next_c, tanh_c, next_h)
-    return next_h, next_c, LSTMStepCache(x, prev_h, prev_c, Wx, Wh, a, tanh_c)
+
+def _allocate(opts, x_tm, gates, h0, c0, H, xp):
+    T, N, G = gates.shape
+    P, dtype = h0.shape[1], gates.dtype
+    empty = lambda *shape: xp.empty(shape, dtype=dtype)  # noqa: E731
+    cache = LSTMCache(opts, {}, x_tm, gates, empty(T + 1, N, H), empty(T, N, H), empty(T + 1, N, P))
+    cache.h[0] = h0
+    cache.c[0] = 0 if c0 is None else c0
+    if opts.gate_clip is not None:
+        cache.gate_inside = xp.empty((T, N, G), dtype=bool)
+    if opts.cell_clip is not None:
+        cache.cell_inside = xp.empty((T, N, H), dtype=bool)
+    if opts.layer_norm:
+        cache.xhat_h, cache.rstd_h = empty(T, N, G), empty(T, N, 1)
+        cache.xhat_c, cache.rstd_c = empty(T, N, H), empty(T, N, 1)
+    if opts.depth_gate:
+        cache.depth = empty(T, N, H)
+    return cache
+
+
+def _step_forward(cache, t):
+    """Step t: from h_{t-1} = h[t], c_{t-1} = c[t] and gates[t] holding the input part
+    of the pre-activations, write the gate values, c_t, tanh_c and h_t."""
+    opts, w = cache.opts, cache.w
+    xp = array_module(cache.gates)
+    a, c_prev, c = cache.gates[t], cache.c[t], cache.c[t + 1]
+    ah = cache.h[t] @ w["Wh"]  # (N, G)
+    if opts.layer_norm:  # LN(h_{t-1} Wh; gamma_h)
+        cache.xhat_h[t], cache.rstd_h[t] = normalize(ah)
+        xp.multiply(cache.xhat_h[t], w["gamma_h"], out=ah)
+    a += ah
+    for name in opts.peephole_gates:
+        if name != "o":  # a_i, a_f += p * c_{t-1}
+            _block(a, opts, name)[...] += w["p_" + name] * c_prev
+    early, g = _span(a, opts, opts.early_sigmoid), _block(a, opts, "g")
+    if opts.gate_clip is not None:
+        inside = cache.gate_inside[t]
+        _clip(early, opts.gate_clip, _span(inside, opts, opts.early_sigmoid))
+        _clip(g, opts.gate_clip, _block(inside, opts, "g"))
+    sigmoid(early, out=early)
+    xp.tanh(g, out=g)
+    f = _block(a, opts, "f")
+    i = 1 - f if opts.cifg else _block(a, opts, "i")
+    xp.multiply(f, c_prev, out=c)  # c_t = f * c_{t-1} + i * g
+    c += i * g
+    if opts.depth_gate:  # c_t += d_t * c^L_t
+        d = cache.depth[t]  # holds b_d + x_t Wxd
+        d += w["w_c"] * c_prev + w["w_l"] * cache.lower_c[t]
+        sigmoid(d, out=d)
+        c += d * cache.lower_c[t]
+    if opts.cell_clip is not None:
+        _clip(c, opts.cell_clip, cache.cell_inside[t])
+    o = _block(a, opts, "o")
+    if opts.late_o:  # a_o += p_o * c_t
+        o += w["p_o"] * c
+        if opts.gate_clip is not None:
+            _clip(o, opts.gate_clip, _block(cache.gate_inside[t], opts, "o"))
+        sigmoid(o, out=o)
+    if opts.layer_norm:  # tanh(LN(c_t; gamma_c, beta_c))
+        cache.xhat_c[t], cache.rstd_c[t] = normalize(c)
+        xp.multiply(cache.xhat_c[t], w["gamma_c"], out=cache.tanh_c[t])
+        cache.tanh_c[t] += w["beta_c"]
+        xp.tanh(cache.tanh_c[t], out=cache.tanh_c[t])
+    else:
+        xp.tanh(c, out=cache.tanh_c[t])
+    if opts.projection:  # h_t = (o * tanh(c_t)) Wp
+        xp.matmul(o * cache.tanh_c[t], w["Wp"], out=cache.h[t + 1])
+    else:
+        xp.multiply(o, cache.tanh_c[t], out=cache.h[t + 1])
+
+
+@dataclass
+class _Backward:
+    """Time-major gradient buffers the backward loop writes, step by step."""
+
+    da: object  # (T, N, G) gate pre-activations
+    dah: object  # (T, N, G) h_{t-1} Wh (da itself without layer norm)
+    dln_c: object = None  # (T, N, H) the output of LN(c_t)
+    ddepth: object = None  # (T, N, H) depth-gate pre-activations
+    dlower_c: object = None  # (T, N, H) the lower layer's cells
+
+
+def _step_backward(cache, t, dh, dc, grads):
+    """Step t of the chain rule. dh (N, P): total gradient on h_t; dc (N, H): gradient on
+    c_t from step t+1 (and from above). Writes step t of the ``grads`` buffers and
+    returns dc_prev (N, H).
+
+    h = m Wp                   =>  dm = dh Wp^T                     (m = dh without Wp)
+    m = o * u, u = tanh(cn)    =>  do = dm * u,  dcn = dm * o * (1 - u^2)
+    cn = LN(c; gamma_c, beta_c) =>  dc += normalize_backward(dcn * gamma_c)   (cn = c without LN)
+    a_o += p_o * c (late o)    =>  da_o = do * o (1 - o) [* inside],  dc += da_o * p_o
+    c = clip(c~)               =>  dc *= inside
+    c~ += d * c^L              =>  dd = dc * c^L,  dc^L = dc * d + da_d * w_l,
+                                   da_d = dd * d (1 - d),  dc_prev += da_d * w_c
+    c~ = f * c_prev + i * g    =>  df = dc * c_prev,  di = dc * g,  dg = dc * i,
+                                   dc_prev += dc * f;   cifg (i = 1 - f): df -= di
+    sigmoid, tanh              =>  da = d(gate) * s (1 - s),   da_g = dg * (1 - g^2)   [* inside]
+    a_i, a_f += p * c_prev     =>  dc_prev += da_i * p_i + da_f * p_f
+    a = LN(h_prev Wh; gamma_h) =>  dah = normalize_backward(da * gamma_h)   (dah = da without LN)
+    """
+    opts, w = cache.opts, cache.w
+    gates, c_prev, c, u = cache.gates[t], cache.c[t], cache.c[t + 1], cache.tanh_c[t]
+    o, g, f = (_block(gates, opts, name) for name in ("o", "g", "f"))
+    i = 1 - f if opts.cifg else _block(gates, opts, "i")
+    dm = dh @ w["Wp"].T if opts.projection else dh
+    da_t = grads.da[t]
+    do = _block(da_t, opts, "o")
+    do[...] = dm * u
+    dcn = dm * o * (1 - u * u)
+    if opts.layer_norm:
+        grads.dln_c[t] = dcn
+        dcn = normalize_backward(dcn * w["gamma_c"], cache.xhat_c[t], cache.rstd_c[t])
+    dc = dc + dcn
+    if opts.late_o:
+        do *= o * (1 - o)
+        if opts.gate_clip is not None:
+            do *= _block(cache.gate_inside[t], opts, "o")
+        dc += do * w["p_o"]
+    if opts.cell_clip is not None:
+        dc *= cache.cell_inside[t]
+    dc_prev = dc * f
+    if opts.depth_gate:
+        d, cl, dd = cache.depth[t], cache.lower_c[t], grads.ddepth[t]
+        dd[...] = dc * cl * d * (1 - d)
+        grads.dlower_c[t] = dc * d + dd * w["w_l"]
+        dc_prev += dd * w["w_c"]
+    df = _block(da_t, opts, "f")
+    df[...] = dc * c_prev
+    if opts.cifg:
+        df -= dc * g
+    else:
+        _block(da_t, opts, "i")[...] = dc * g
+    _block(da_t, opts, "g")[...] = dc * i * (1 - g * g)
+    s = _span(gates, opts, opts.early_sigmoid)
+    _span(da_t, opts, opts.early_sigmoid)[...] *= s * (1 - s)
+    if opts.gate_clip is not None:
+        inside = cache.gate_inside[t]
+        _span(da_t, opts, opts.early_sigmoid)[...] *= _span(inside, opts, opts.early_sigmoid)
+        _block(da_t, opts, "g")[...] *= _block(inside, opts, "g")
+    for name in opts.peephole_gates:
+        if name != "o":
+            dc_prev += _block(da_t, opts, name) * w["p_" + name]
+    if opts.layer_norm:
+        grads.dah[t] = normalize_backward(da_t * w["gamma_h"], cache.xhat_h[t], cache.rstd_h[t])
+    return dc_prev
+
+
+def _check(opts, x, h0, c0, w, x_dims, state_names, lower_c):
+    """Validate every array against one set of sizes; fills ``w`` in place."""
+    check = ShapeChecker()
+    G = f"{len(opts.gates)}H"
+    check("x", x, x_dims)
+    if opts.projection:
+        check("Wp", w["Wp"], "HP")
+    check("Wh", w["Wh"], ("P" if opts.projection else "H", G))
+    check("Wx", w["Wx"], ("D", G))
+    check("b", w["b"], (G,))
+    check(state_names[0], h0, "N" + ("P" if opts.projection else "H"))
+    if c0 is not None:
+        check(state_names[1], c0, "NH")
+    for name in opts.peephole_gates:
+        check(f"peepholes[{name!r}]", w["p_" + name], "H")
+    if opts.layer_norm:
+        for name, dims in (("gamma_x", (G,)), ("gamma_h", (G,)), ("gamma_c", "H"), ("beta_c", "H")):
+            check(f"layer_norm[{name!r}]", w[name], dims)
+    if opts.depth_gate:
+        check("depth_gate['Wx']", w["Wxd"], "DH")
+        for name, key in (("b", "bd"), ("w_c", "w_c"), ("w_l", "w_l")):
+            check(f"depth_gate[{name!r}]", w[key], "H")
+        check("lower_c", lower_c, x_dims[:-1] + "H")
+
+
+def _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip, layer_norm,
+                         depth_gate, lower_c):
+    if (depth_gate is None) != (lower_c is None):
+        raise ValueError("lower_c: expected the lower layer's cells exactly when depth_gate "
+                         "is given")
+    peepholes = dict(peepholes or {})
+    unknown = set(peepholes) - set(PEEPHOLE_GATES)
+    if unknown or (cifg and "i" in peepholes):
+        allowed = ("f", "o") if cifg else PEEPHOLE_GATES
+        raise ValueError(f"peepholes: expected keys among {allowed}, got {sorted(peepholes)}")
+    for name, value in (("cell_clip", cell_clip), ("gate_clip", gate_clip)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{name}: expected a positive bound or None, got {value!r}")
+    for name, value, keys in (("layer_norm", layer_norm, {"gamma_x", "gamma_h", "gamma_c", "beta_c"}),
+                              ("depth_gate", depth_gate, {"Wx", "b", "w_c", "w_l"})):
+        if value is not None and set(value) != keys:
+            raise ValueError(f"{name}: expected keys {sorted(keys)}, got {sorted(value)}")
+    opts = LSTMOptions(
+        peephole_gates=tuple(g for g in PEEPHOLE_GATES if g in peepholes),
+        cifg=bool(cifg),
+        projection=Wp is not None,
+        cell_clip=cell_clip,
+        gate_clip=gate_clip,
+        layer_norm=layer_norm is not None,
+        depth_gate=depth_gate is not None,
+    )
+    w = {"Wx": Wx, "Wh": Wh, "b": b, "Wp": Wp, **{"p_" + k: v for k, v in peepholes.items()}}
+    w.update(layer_norm or {})
+    if depth_gate is not None:
+        w.update(Wxd=depth_gate["Wx"], bd=depth_gate["b"], w_c=depth_gate["w_c"], w_l=depth_gate["w_l"])
+    return opts, w
+
+
+def lstm_forward(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=None,
+                 cell_clip=None, gate_clip=None, layer_norm=None, depth_gate=None, lower_c=None):
+    """Run the LSTM (with any of the options of the module docstring) over a sequence.
+
+    x (N, T, D), h0 (N, P), optional c0 (N, H) (zeros when None), Wx (D, G), Wh (P, G),
+    b (G,) -> h (N, T, P) every step's output, cache.
+    The final state is ``(cache.final_h, cache.final_c)``.
+    """
+    opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
+                                   layer_norm, depth_gate, lower_c)
+    _check(opts, x, h0, c0, w, "NTD", ("h0", "c0"), lower_c)
+    return _forward(opts, w, x, h0, c0, lower_c)
+
+
+def _forward(opts, w, x, h0, c0, lower_c):
+    Wx, b = w["Wx"], w["b"]
+    xp = array_module(x, h0, Wx, b)
+    x_tm, gates = input_projection(x, Wx, None if opts.layer_norm else b)  # (T*N, D), (T, N, G)
+    H = Wx.shape[1] // len(opts.gates)
+    cache = _allocate(opts, x_tm, gates, h0, c0, H, xp)
+    cache.w.update(w)
+    if opts.layer_norm:  # a_t = LN(x_t Wx; gamma_x) + b, for all t at once
+        cache.xhat_x, cache.rstd_x = normalize(gates)
+        xp.multiply(cache.xhat_x, w["gamma_x"], out=gates)
+        gates += b
+    if opts.depth_gate:
+        cache.depth[...] = input_projection(x, w["Wxd"], w["bd"])[1]  # b_d + x_t Wxd
+        cache.lower_c = time_major(lower_c)
+    for t in range(gates.shape[0]):
+        _step_forward(cache, t)
+    return batch_first(cache.h[1:]), cache
+
+
+def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
+    """Backpropagation through time.
+
+    dh (N, T, P): upstream gradient on every step's h; ``dh_final`` (N, P) and
+    ``dc_final`` (N, H): optional extra gradients on h_T and c_T (e.g. from a decoder
+    started from this state); ``dc`` (N, T, H): optional gradient on every step's c_t
+    (from a depth-gated layer above).
+    -> ``Gradients`` (dx, dh0, dWx, dWh, db) with attributes ``dc0`` and, for the
+    options in use, ``dpeepholes`` (dict), ``dWp``, ``dlayer_norm`` (dict),
+    ``ddepth_gate`` (dict) and ``dlower_c`` (N, T, H).
+
+    Per step (``_step_backward``): dh_t = dh[t] + dah_{t+1} Wh^T, dc_t from step t+1.
+    After the loop, as GEMMs and sums over (T, N):
+    dWh = sum_t h_{t-1}^T dah_t;  db = sum da;  dWx, dx from d(x Wx) (= da, or through
+    LN_x);  dWp = sum_t m_t^T dh_t;  dp_i = sum da_i c_{t-1}, dp_f = sum da_f c_{t-1},
+    dp_o = sum da_o c_t;  dgamma = sum d(LN output) * xhat.
+    """
+    opts, w = cache.opts, cache.w
+    xp = array_module(dh)
+    T, N, H = cache.tanh_c.shape
+    P = cache.h.shape[2]
+    out = "P" if opts.projection else "H"
+    check = ShapeChecker(N=N, T=T, **{"H": H, out: P})
+    check("dh", dh, "NT" + out)
+    dh_tm = time_major(dh)  # (T, N, P); becomes the total gradient on each h_t
+    dc_tm = None if dc is None else time_major(check("dc", dc, "NTH"))
+    empty = lambda *shape: xp.empty(shape, dtype=dh.dtype)  # noqa: E731
+    da = empty(*cache.gates.shape)
+    grads = _Backward(da, empty(*da.shape) if opts.layer_norm else da)
+    if opts.layer_norm:
+        grads.dln_c = empty(T, N, H)
+    if opts.depth_gate:
+        grads.ddepth, grads.dlower_c = empty(T, N, H), empty(T, N, H)
+    dh_next = final_state_gradient("dh_final", dh_final, N, P, dh.dtype)
+    dc_next = final_state_gradient("dc_final", dc_final, N, H, dh.dtype)
+    for t in reversed(range(T)):
+        dh_tm[t] += dh_next
+        if dc_tm is not None:
+            dc_next = dc_next + dc_tm[t]
+        dc_next = _step_backward(cache, t, dh_tm[t], dc_next, grads)
+        dh_next = grads.dah[t] @ w["Wh"].T  # into h_{t-1}
+
+    extra = {"dc0": dc_next}
+    lead = (0, 1)
+    dax = da
+    if opts.layer_norm:
+        dax = normalize_backward(da * w["gamma_x"], cache.xhat_x, cache.rstd_x)
+        extra["dlayer_norm"] = {
+            "gamma_x": (da * cache.xhat_x).sum(axis=lead),
+            "gamma_h": (da * cache.xhat_h).sum(axis=lead),
+            "gamma_c": (grads.dln_c * cache.xhat_c).sum(axis=lead),
+            "beta_c": grads.dln_c.sum(axis=lead),
+        }
+    dx, dWx = input_gradients(dax, cache.x_tm, w["Wx"])
+    db = da.sum(axis=lead)
+    dWh = recurrent_weight_gradient(cache.h[:-1], grads.dah)
+    if opts.peephole_gates:
+        extra["dpeepholes"] = {
+            name: (_block(da, opts, name) * (cache.c[1:] if name == "o" else cache.c[:-1])).sum(lead)
+            for name in opts.peephole_gates
+        }
+    if opts.projection:
+        m = _block(cache.gates, opts, "o") * cache.tanh_c  # (T, N, H)
+        extra["dWp"] = recurrent_weight_gradient(m, dh_tm)
+    if opts.depth_gate:
+        ddx, dWxd = input_gradients(grads.ddepth, cache.x_tm, w["Wxd"])
+        dx += ddx
+        extra["ddepth_gate"] = {
+            "Wx": dWxd,
+            "b": grads.ddepth.sum(axis=lead),
+            "w_c": (grads.ddepth * cache.c[:-1]).sum(axis=lead),
+            "w_l": (grads.ddepth * cache.lower_c).sum(axis=lead),
+        }
+        extra["dlower_c"] = batch_first(grads.dlower_c)
+    return Gradients((dx, dh_next, dWx, dWh, db), **extra)
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b, *, peepholes=None, cifg=False, Wp=None,
+                      cell_clip=None, gate_clip=None, layer_norm=None, depth_gate=None,
+                      lower_c=None):
+    """One step: x (N, D), prev_h (N, P), prev_c (N, H) -> next_h (N, P), next_c (N, H),
+    cache. Takes the options of ``lstm_forward``, with lower_c (N, H)."""
+    opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
+                                   layer_norm, depth_gate, lower_c)
+    _check(opts, x, prev_h, prev_c, w, "ND", ("prev_h", "prev_c"), lower_c)
+    h, cache = _forward(opts, w, x[:, None], prev_h, prev_c,
+                        None if lower_c is None else lower_c[:, None])
+    return h[:, 0], cache.final_c, cache
 
 
 def lstm_step_backward(dnext_h, dnext_c, cache):
-    """-> (dx, dprev_h, dprev_c, dWx, dWh, db) for one step (see ``_cell_backward``);
-    then a = x Wx + prev_h Wh + b  =>  dx = da Wx^T, dprev_h = da Wh^T,
-    dWx = x^T da, dWh = prev_h^T da, db = sum_n da."""
-    xp = array_module(dnext_h)
-    da = xp.empty_like(cache.gates)
-    dprev_c = _cell_backward(dnext_h, dnext_c, cache.gates, cache.prev_c, cache.tanh_c, da)
-    return (
-        da @ cache.Wx.T,
-        da @ cache.Wh.T,
-        dprev_c,
-        cache.x.T @ da,
-        cache.prev_h.T @ da,
-        da.sum(axis=0),
+    """-> (dx, dprev_h, dprev_c, dWx, dWh, db) for one step, with the option gradients
+    as attributes, as ``lstm_backward``."""
+    N = cache.h.shape[1]
+    grads = lstm_backward(
+        array_module(dnext_h).zeros((N, 1, cache.h.shape[2]), dnext_h.dtype), cache,
+        dh_final=dnext_h, dc_final=dnext_c,
     )
-
-
-def lstm_forward(x, h0, Wx, Wh, b, c0=None):
-    """Run the LSTM over a whole sequence.
-
-    x (N, T, D), h0 (N, H), optional c0 (N, H) (zeros when None)
-    -> h (N, T, H) every step's hidden state, cache.
-    The final state is ``(cache.final_h, cache.final_c)``.
-    """
-    _check_lstm(x, h0, c0, Wx, Wh, b, "NTD", ("h0", "c0"))
-    xp = array_module(x, h0, Wx, Wh, b)
-    x_tm, gates = input_projection(x, Wx, b)  # (T*N, D), (T, N, 4H)
-    T, N, H = gates.shape[0], gates.shape[1], h0.shape[1]
-    h = xp.empty((T + 1, N, H), dtype=x.dtype)
-    c = xp.empty((T + 1, N, H), dtype=x.dtype)
-    tanh_c = xp.empty((T, N, H), dtype=x.dtype)
-    h[0] = h0
-    c[0] = 0 if c0 is None else c0
-    for t in range(T):
-        gates[t] += h[t] @ Wh  # a_t = x_t Wx + b + h_{t-1} Wh
-        _cell_forward(gates[t], c[t], c[t + 1], tanh_c[t], h[t + 1])
-    return batch_first(h[1:]), LSTMCache(x_tm, Wx, Wh, gates, c, tanh_c, h)
-
-
-def lstm_backward(dh, cache, dh_final=None, dc_final=None):
-    """Backpropagation through time.
-
-    dh (N, T, H): upstream gradient on every step's h; ``dh_final``, ``dc_final``
-    (N, H): optional extra gradients on h_T and c_T (e.g. from a decoder started
-    from this state).
-    -> ``Gradients`` (dx, dh0, dWx, dWh, db) with the attribute ``dc0``.
-
-    dh_t = dh[t] + da_{t+1} Wh^T        total gradient reaching h_t
-    dc_t = dc_prev returned by step t+1  (dc_final at t = T)
-    da_t, dc_{t-1} = _cell_backward(dh_t, dc_t, ...)
-    dWh = sum_t h_{t-1}^T da_t;  dWx, db, dx: see ``input_gradients``
-    """
-    xp = array_module(dh)
-    T, N, H = cache.tanh_c.shape
-    ShapeChecker(N=N, T=T, H=H)("dh", dh, "NTH")
-    dh_tm = time_major(dh)  # (T, N, H)
-    da = xp.empty_like(cache.gates)  # (T, N, 4H)
-    dh_next = final_state_gradient("dh_final", dh_final, N, H, dh.dtype)
-    dc_next = final_state_gradient("dc_final", dc_final, N, H, dh.dtype)
-    for t in reversed(range(T)):
-        dh_t = dh_tm[t] + dh_next
-        dc_next = _cell_backward(dh_t, dc_next, cache.gates[t], cache.c[t], cache.tanh_c[t], da[t])
-        dh_next = da[t] @ cache.Wh.T  # into h_{t-1}
-    dx, dWx, db = input_gradients(da, cache.x_tm, cache.Wx)
-    dWh = recurrent_weight_gradient(cache.h[:-1], da)
-    return Gradients((dx, dh_next, dWx, dWh, db), dc0=dc_next)
+    dx, dprev_h, dWx, dWh, db = grads
+    extra = {k: v for k, v in vars(grads).items() if k != "dc0"}
+    if "dlower_c" in extra:
+        extra["dlower_c"] = extra["dlower_c"][:, 0]
+    return Gradients((dx[:, 0], dprev_h, grads.dc0, dWx, dWh, db), **extra)

@@ -27,8 +27,9 @@ class Gradients(tuple):
 
 
 def time_major(x):
-    """(N, T, ...) batch-first -> contiguous (T, N, ...) time-major copy."""
-    return array_module(x).ascontiguousarray(x.swapaxes(0, 1))
+    """(N, T, ...) batch-first -> contiguous (T, N, ...) time-major copy (always a copy:
+    with N = 1 or T = 1 the swapped view is already contiguous, and callers write)."""
+    return x.swapaxes(0, 1).copy()
 
 
 def batch_first(x_tm):
@@ -36,32 +37,31 @@ def batch_first(x_tm):
     return time_major(x_tm)
 
 
-def input_projection(x, Wx, b):
+def input_projection(x, Wx, b=None):
     """All T input projections in one GEMM.
 
-    x (N, T, D), Wx (D, G), b (G,) -> x_tm (T*N, D) time-major inputs (kept for dWx)
-    and a (T, N, G) = x_t Wx + b for every t.
+    x (N, T, D), Wx (D, G), b (G,) or None -> x_tm (T*N, D) time-major inputs (kept
+    for dWx) and a (T, N, G) = x_t Wx + b for every t.
     """
     N, T, D = x.shape
     x_tm = time_major(x).reshape(T * N, D)  # (T*N, D)
     a = x_tm @ Wx  # (T*N, G)
-    a += b
+    if b is not None:
+        a += b
     return x_tm, a.reshape(T, N, Wx.shape[1])
 
 
 def input_gradients(da, x_tm, Wx):
-    """Gradients of a = x Wx + b for all steps at once, from da (T, N, G).
+    """Gradients of a = x Wx for all steps at once, from da (T, N, G).
 
     dx = da Wx^T  -> (N, T, D) batch-first
     dWx = sum_t x_t^T da_t = x_tm^T da   (one GEMM over T*N rows)
-    db = sum_{t,n} da
     """
     T, N, G = da.shape
     da_flat = da.reshape(T * N, G)
     dWx = x_tm.T @ da_flat  # (D, G)
-    db = da_flat.sum(axis=0)  # (G,)
     dx = batch_first((da_flat @ Wx.T).reshape(T, N, Wx.shape[0]))  # (N, T, D)
-    return dx, dWx, db
+    return dx, dWx
 
 
 def recurrent_weight_gradient(h_prev, da):

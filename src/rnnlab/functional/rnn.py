@@ -121,7 +121,7 @@ def rnn_backward(dh, cache, dh_final=None):
 
     dh_t   = dh[t] + da_{t+1} Wh^T            (total gradient reaching h_t)
     da_t   = dh_t * act'(a_t)
-    dWh    = sum_t h_{t-1}^T da_t;  dWx, db, dx: see ``input_gradients``
+    dWh    = sum_t h_{t-1}^T da_t;  db = sum_{t,n} da_t;  dWx, dx: see ``input_gradients``
     dh0    = da_1 Wh^T
     """
     xp = array_module(dh)
@@ -135,6 +135,6 @@ def rnn_backward(dh, cache, dh_final=None):
         dh_t = dh_tm[t] + dh_next  # gradient from the output at t and from step t+1
         da[t] = activation_grad_from_output(cache.nonlinearity, h[t + 1], dh_t)
         dh_next = da[t] @ cache.Wh.T  # into h_{t-1}
-    dx, dWx, db = input_gradients(da, cache.x_tm, cache.Wx)
+    dx, dWx = input_gradients(da, cache.x_tm, cache.Wx)
     dWh = recurrent_weight_gradient(h[:-1], da)
-    return Gradients((dx, dh_next, dWx, dWh, db))
+    return Gradients((dx, dh_next, dWx, dWh, da.sum(axis=(0, 1))))
