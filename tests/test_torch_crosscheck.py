@@ -81,3 +81,31 @@ def test_lstm_float32_matches_torch_float32():
     Wx, Wh, b = (w.astype(np.float32) for w in rnnlab_weights(module))
     h, _ = lstm_forward(x, np.zeros((N, H), np.float32), Wx, Wh, b)
     assert rel_error(h, out.numpy()) < 1e-5
+
+
+@pytest.mark.parametrize("N,T,D,H,P", [(3, 7, 5, 6, 4), (2, 12, 8, 10, 3)])
+def test_lstm_projection_matches_torch_proj_size(N, T, D, H, P):
+    torch.manual_seed(T)
+    module = torch.nn.LSTM(D, H, proj_size=P, batch_first=True).double()
+    rng = np.random.default_rng(T)
+    x, h0, c0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, P)), rng.standard_normal((N, H))
+    dh, dhT, dcT = rng.standard_normal((N, T, P)), rng.standard_normal((N, P)), rng.standard_normal((N, H))
+    tx, th0, tc0 = tensor(x), tensor(h0[None]), tensor(c0[None])
+    out, (hT, cT) = module(tx, (th0, tc0))
+    (out * tensor(dh, False)).sum().add((hT[0] * tensor(dhT, False)).sum()).add(
+        (cT[0] * tensor(dcT, False)).sum()).backward()
+
+    Wx, Wh, b = rnnlab_weights(module)
+    Wp = module.weight_hr_l0.detach().numpy().T.copy()
+    h, cache = lstm_forward(x, h0, Wx, Wh, b, c0=c0, Wp=Wp)
+    assert_close("h", h, out.detach().numpy())
+    assert_close("final_h", cache.final_h, hT[0].detach().numpy())
+    assert_close("final_c", cache.final_c, cT[0].detach().numpy())
+    grads = lstm_backward(dh, cache, dh_final=dhT, dc_final=dcT)
+    dx, dh0, dWx, dWh, db = grads
+    assert_close("dx", dx, tx.grad.numpy())
+    assert_close("dh0", dh0, th0.grad[0].numpy())
+    assert_close("dc0", grads.dc0, tc0.grad[0].numpy())
+    assert_close("dWp", grads.dWp, module.weight_hr_l0.grad.numpy().T)
+    for name, ours, theirs in zip(["dWx", "dWh", "db"], [dWx, dWh, db], torch_gradients(module)):
+        assert_close(name, ours, theirs)

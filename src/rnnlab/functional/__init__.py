@@ -12,9 +12,20 @@ from .affine import (
 )
 from .backend import array_module
 from .embedding import embedding_backward, embedding_forward
+from .gru import (
+    GATE_ORDER as GRU_GATE_ORDER,
+    gru_backward,
+    gru_forward,
+    gru_step_backward,
+    gru_step_forward,
+    split_gru_gates,
+)
+from .layer_norm import layer_norm_backward, layer_norm_forward
 from .losses import temporal_softmax_loss
 from .lstm import (
+    CIFG_GATE_ORDER as LSTM_CIFG_GATE_ORDER,
     GATE_ORDER as LSTM_GATE_ORDER,
+    LSTMOptions,
     lstm_backward,
     lstm_forward,
     lstm_step_backward,
@@ -25,13 +36,22 @@ from .recurrence import Gradients
 from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 __all__ = [
+    "GRU_GATE_ORDER",
     "Gradients",
+    "LSTMOptions",
+    "LSTM_CIFG_GATE_ORDER",
     "LSTM_GATE_ORDER",
     "affine_backward",
     "affine_forward",
     "array_module",
     "embedding_backward",
     "embedding_forward",
+    "gru_backward",
+    "gru_forward",
+    "gru_step_backward",
+    "gru_step_forward",
+    "layer_norm_backward",
+    "layer_norm_forward",
     "log_softmax",
     "lstm_backward",
     "lstm_forward",
@@ -45,6 +65,7 @@ __all__ = [
     "sigmoid",
     "softmax",
     "split_gates",
+    "split_gru_gates",
     "tanh",
     "temporal_affine_backward",
     "temporal_affine_forward",

@@ -65,7 +65,10 @@ class ShapeChecker:
             )
 
     def _size(self, dim):
-        """The bound size of ``dim``, derived for a multiple such as ``4H``; None if unknown."""
+        """The bound size of ``dim``, derived for a multiple such as ``4H``, literal for a
+        number such as ``2``; None if unknown."""
+        if dim.isdigit():
+            return int(dim)
         multiple = re.fullmatch(r"(\d+)(\w+)", dim)
         if multiple and multiple[2] in self.sizes:
             return int(multiple[1]) * self.sizes[multiple[2]]

@@ -1,0 +1,194 @@
+"""Gated recurrent unit (Cho et al. 2014), both conventions, gate columns r, z, n.
+
+    r = sigmoid(x Wx_r + bx_r + h_{t-1} Wh_r + bh_r)
+    z = sigmoid(x Wx_z + bx_z + h_{t-1} Wh_z + bh_z)
+    reset_after=True  (cuDNN, PyTorch, Keras default; ONNX linear_before_reset=1):
+        n = tanh(x Wx_n + bx_n + r * (h_{t-1} Wh_n + bh_n))
+    reset_after=False (Cho et al. 2014; ONNX linear_before_reset=0):
+        n = tanh(x Wx_n + (r * h_{t-1}) Wh_n + b_n)
+    h_t = (1 - z) * n + z * h_{t-1}
+
+Symbols: x (N, D), h (N, H), Wx (D, 3H), Wh (H, 3H). The bias b is (2, 3H) with
+reset_after (row 0 the input bias bx, row 1 the recurrent bias bh, as Keras stores
+it; PyTorch's b_ih and b_hh) and (3H,) without (one bias; r and z need no second).
+"""
+from dataclasses import dataclass
+
+from .activations import sigmoid
+from .backend import array_module
+from .checks import ShapeChecker
+from .recurrence import (
+    Gradients,
+    batch_first,
+    final_state_gradient,
+    input_gradients,
+    input_projection,
+    recurrent_weight_gradient,
+    time_major,
+)
+
+GATE_ORDER = ("r", "z", "n")
+
+
+def split_gru_gates(a):
+    """(..., 3H) -> the r, z, n blocks (views)."""
+    H = a.shape[-1] // 3
+    return a[..., :H], a[..., H : 2 * H], a[..., 2 * H :]
+
+
+def _rz(a):
+    """The contiguous r, z columns of (..., 3H): one sigmoid pass."""
+    return a[..., : 2 * (a.shape[-1] // 3)]
+
+
+@dataclass(frozen=True)
+class GRUCache:
+    reset_after: bool
+    x_tm: object  # (T*N, D) inputs, time-major
+    Wx: object  # (D, 3H)
+    Wh: object  # (H, 3H)
+    bh: object  # (3H,) recurrent bias (reset_after) or None
+    gates: object  # (T, N, 3H) gate values r, z, n
+    hn: object  # (T, N, H) h_{t-1} Wh_n + bh_n (reset_after) or r * h_{t-1} (not)
+    h: object  # (T+1, N, H) h_0 .. h_T
+
+    @property
+    def final_h(self):
+        """h_T, (N, H)."""
+        return self.h[-1]
+
+
+def _check(x, h0, Wx, Wh, b, reset_after, x_dims, state_name):
+    check = ShapeChecker()
+    check("x", x, x_dims)
+    check("Wh", Wh, ("H", "3H"))
+    check("Wx", Wx, ("D", "3H"))
+    check("b", b, ("2", "3H") if reset_after else ("3H",))
+    check(state_name, h0, "NH")
+
+
+def _step_forward(cache, t):
+    """h_t from h_{t-1} = h[t] and gates[t] holding x_t Wx + bx."""
+    xp = array_module(cache.gates)
+    a, h_prev = cache.gates[t], cache.h[t]
+    H = h_prev.shape[1]
+    r, z, n = split_gru_gates(a)
+    if cache.reset_after:
+        ah = h_prev @ cache.Wh  # (N, 3H)
+        ah += cache.bh
+        _rz(a)[...] += _rz(ah)
+        sigmoid(_rz(a), out=_rz(a))
+        cache.hn[t] = split_gru_gates(ah)[2]  # h_{t-1} Wh_n + bh_n
+        n += r * cache.hn[t]
+    else:
+        _rz(a)[...] += h_prev @ _rz(cache.Wh)
+        sigmoid(_rz(a), out=_rz(a))
+        xp.multiply(r, h_prev, out=cache.hn[t])  # r * h_{t-1}
+        n += cache.hn[t] @ cache.Wh[:, 2 * H :]
+    xp.tanh(n, out=n)
+    h = cache.h[t + 1]
+    xp.subtract(h_prev, n, out=h)  # h_t = n + z * (h_{t-1} - n)
+    h *= z
+    h += n
+
+
+def _step_backward(cache, t, dh, dax, dah_n):
+    """Step t of the chain rule; writes dax[t] (d of x Wx + bx) and dah_n[t] (d of the
+    n part of the recurrent product); returns the part of dh_prev outside the GEMMs.
+
+    h = n + z (h_prev - n)      =>  dn = dh (1 - z),  dz = dh (h_prev - n),  dh_prev = dh z
+    n = tanh(a_n)               =>  da_n = dn (1 - n^2)
+    reset_after: a_n = ax_n + r * hn, hn = h_prev Wh_n + bh_n
+                                =>  dr = da_n * hn,  d(hn) = da_n * r
+    otherwise:   a_n = ax_n + hn Wh_n, hn = r * h_prev
+                                =>  d(hn) = da_n Wh_n^T,  dr = d(hn) * h_prev,
+                                    dh_prev += d(hn) * r
+    r, z = sigmoid(...)         =>  da_r = dr r (1 - r),  da_z = dz z (1 - z)
+    """
+    r, z, n = split_gru_gates(cache.gates[t])
+    h_prev, hn = cache.h[t], cache.hn[t]
+    da_r, da_z, da_n = split_gru_gates(dax[t])
+    H = h_prev.shape[1]
+    dh_prev = dh * z
+    da_z[...] = dh * (h_prev - n) * z * (1 - z)
+    da_n[...] = dh * (1 - z) * (1 - n * n)
+    if cache.reset_after:
+        da_r[...] = da_n * hn * r * (1 - r)
+        dah_n[t] = da_n * r
+    else:
+        dhn = da_n @ cache.Wh[:, 2 * H :].T
+        da_r[...] = dhn * h_prev * r * (1 - r)
+        dh_prev += dhn * r
+        dah_n[t] = da_n
+    return dh_prev
+
+
+def gru_forward(x, h0, Wx, Wh, b, reset_after=True):
+    """Run the GRU over a sequence: x (N, T, D), h0 (N, H) -> h (N, T, H), cache.
+    The final state is ``h[:, -1]`` (also ``cache.final_h``)."""
+    _check(x, h0, Wx, Wh, b, reset_after, "NTD", "h0")
+    return _forward(x, h0, Wx, Wh, b, reset_after)
+
+
+def _forward(x, h0, Wx, Wh, b, reset_after):
+    xp = array_module(x, h0, Wx, Wh, b)
+    bx, bh = (b[0], b[1]) if reset_after else (b, None)
+    x_tm, gates = input_projection(x, Wx, bx)  # (T*N, D), (T, N, 3H)
+    T, N, H = gates.shape[0], gates.shape[1], h0.shape[1]
+    h = xp.empty((T + 1, N, H), dtype=x.dtype)
+    h[0] = h0
+    cache = GRUCache(reset_after, x_tm, Wx, Wh, bh, gates, xp.empty((T, N, H), x.dtype), h)
+    for t in range(T):
+        _step_forward(cache, t)
+    return batch_first(h[1:]), cache
+
+
+def gru_backward(dh, cache, dh_final=None):
+    """Backpropagation through time: dh (N, T, H), optional dh_final (N, H)
+    -> (dx, dh0, dWx, dWh, db), db shaped like b.
+
+    Per step (``_step_backward``), then dh_prev += [da_r, da_z, dah_n] Wh^T
+    (reset_after) or [da_r, da_z] Wh_rz^T. After the loop:
+    dWx, dx from dax;  dbx = sum dax;
+    reset_after: dWh = sum_t h_{t-1}^T [da_r, da_z, dah_n],  dbh = sum [da_r, da_z, dah_n]
+    otherwise:   dWh_rz = sum_t h_{t-1}^T [da_r, da_z],  dWh_n = sum_t (r h_{t-1})^T da_n
+    """
+    xp = array_module(dh)
+    T, N, H = cache.hn.shape
+    ShapeChecker(N=N, T=T, H=H)("dh", dh, "NTH")
+    dh_tm = time_major(dh)  # (T, N, H)
+    dax = xp.empty_like(cache.gates)  # (T, N, 3H)
+    dah_n = xp.empty((T, N, H), dh.dtype)
+    dh_next = final_state_gradient("dh_final", dh_final, N, H, dh.dtype)
+    Wh = cache.Wh
+    for t in reversed(range(T)):
+        dh_t = dh_tm[t] + dh_next
+        dh_next = _step_backward(cache, t, dh_t, dax, dah_n)
+        dh_next += _rz(dax[t]) @ _rz(Wh).T
+        if cache.reset_after:
+            dh_next += dah_n[t] @ Wh[:, 2 * H :].T
+    dx, dWx = input_gradients(dax, cache.x_tm, cache.Wx)
+    dbx = dax.sum(axis=(0, 1))
+    h_prev = cache.h[:-1]
+    dWh = xp.empty_like(Wh)
+    dWh[:, : 2 * H] = recurrent_weight_gradient(h_prev, _rz(dax))
+    dWh[:, 2 * H :] = recurrent_weight_gradient(h_prev if cache.reset_after else cache.hn, dah_n)
+    if cache.reset_after:
+        db = xp.stack([dbx, xp.concatenate([_rz(dbx), dah_n.sum(axis=(0, 1))])])
+    else:
+        db = dbx
+    return Gradients((dx, dh_next, dWx, dWh, db))
+
+
+def gru_step_forward(x, prev_h, Wx, Wh, b, reset_after=True):
+    """One step: x (N, D), prev_h (N, H) -> next_h (N, H), cache."""
+    _check(x, prev_h, Wx, Wh, b, reset_after, "ND", "prev_h")
+    h, cache = _forward(x[:, None], prev_h, Wx, Wh, b, reset_after)
+    return h[:, 0], cache
+
+
+def gru_step_backward(dnext_h, cache):
+    """-> (dx, dprev_h, dWx, dWh, db) for one step."""
+    zeros = array_module(dnext_h).zeros((dnext_h.shape[0], 1, dnext_h.shape[1]), dnext_h.dtype)
+    dx, dprev_h, dWx, dWh, db = gru_backward(zeros, cache, dh_final=dnext_h)
+    return Gradients((dx[:, 0], dprev_h, dWx, dWh, db))

@@ -1,0 +1,98 @@
+"""GRU, both conventions: finite differences, step-vs-sequence, PyTorch nn.GRU."""
+import numpy as np
+import pytest
+import torch
+from conftest import SIZES, assert_gradients
+from torch_oracle import tensor
+
+from rnnlab.functional import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from rnnlab.testing import rel_error
+
+
+def make_gru(rng, N, T, D, H, reset_after, dtype=np.float64):
+    return dict(
+        x=rng.standard_normal((N, T, D)).astype(dtype),
+        h0=rng.standard_normal((N, H)).astype(dtype),
+        Wx=(rng.standard_normal((D, 3 * H)) / np.sqrt(D)).astype(dtype),
+        Wh=(rng.standard_normal((H, 3 * H)) / np.sqrt(H)).astype(dtype),
+        b=(rng.standard_normal((2, 3 * H) if reset_after else 3 * H) * 0.3).astype(dtype),
+    )
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+@pytest.mark.parametrize("N,T,D,H", SIZES)
+def test_gru_backward_matches_finite_differences(rng, reset_after, N, T, D, H):
+    p = make_gru(rng, N, T, D, H, reset_after)
+    h, cache = gru_forward(**p, reset_after=reset_after)
+    dh, dh_final = rng.standard_normal(h.shape), rng.standard_normal((N, H))
+    grads = gru_backward(dh, cache, dh_final=dh_final)
+
+    def f():
+        h, cache = gru_forward(**p, reset_after=reset_after)
+        return h, cache.final_h
+
+    assert_gradients(f, p, dict(zip(["x", "h0", "Wx", "Wh", "b"], grads)), (dh, dh_final))
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_sequence_equals_steps(rng, reset_after):
+    N, T, D, H = 3, 6, 4, 5
+    p = make_gru(rng, N, T, D, H, reset_after)
+    h, cache = gru_forward(**p, reset_after=reset_after)
+    dh = rng.standard_normal(h.shape)
+    dx, dh0, *dW = gru_backward(dh, cache)
+    prev_h, caches = p["h0"], []
+    for t in range(T):
+        prev_h, step_cache = gru_step_forward(p["x"][:, t], prev_h, p["Wx"], p["Wh"], p["b"], reset_after)
+        caches.append(step_cache)
+        assert rel_error(prev_h, h[:, t]) < 1e-14
+    step_dx, total, dprev_h = np.zeros_like(dx), [0, 0, 0], np.zeros((N, H))
+    for t in reversed(range(T)):
+        step_dx[:, t], dprev_h, *step_dW = gru_step_backward(dh[:, t] + dprev_h, caches[t])
+        total = [a + b for a, b in zip(total, step_dW)]
+    for name, a, b in zip(["dx", "dh0", "dWx", "dWh", "db"], [step_dx, dprev_h, *total], [dx, dh0, *dW]):
+        assert rel_error(a, b) < 1e-12, name
+
+
+def test_reset_before_and_after_differ_only_through_the_reset_gate(rng):
+    """With r = 1 (large r bias) and no recurrent n-bias, both conventions agree."""
+    p = make_gru(rng, 2, 5, 3, 4, True)
+    p["b"][:, :4] = 30.0  # r -> 1
+    p["b"][1, 8:] = 0.0  # bh_n = 0
+    h_after, _ = gru_forward(**p, reset_after=True)
+    b_before = p["b"][0] + np.concatenate([p["b"][1, :8], np.zeros(4)])
+    h_before, _ = gru_forward(**{**p, "b": b_before}, reset_after=False)
+    assert rel_error(h_after, h_before) < 1e-12
+
+
+@pytest.mark.parametrize("N,T,D,H", [(3, 7, 5, 6), (1, 1, 4, 3), (8, 30, 16, 32)])
+def test_gru_matches_torch(N, T, D, H):
+    torch.manual_seed(T)
+    module = torch.nn.GRU(D, H, batch_first=True).double()
+    rng = np.random.default_rng(T)
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    dh, dhT = rng.standard_normal((N, T, H)), rng.standard_normal((N, H))
+    tx, th0 = tensor(x), tensor(h0[None])
+    out, hT = module(tx, th0)
+    (out * tensor(dh, False)).sum().add((hT[0] * tensor(dhT, False)).sum()).backward()
+
+    get = lambda name: getattr(module, name).detach().numpy()  # noqa: E731
+    Wx, Wh = get("weight_ih_l0").T.copy(), get("weight_hh_l0").T.copy()
+    b = np.stack([get("bias_ih_l0"), get("bias_hh_l0")])
+    h, cache = gru_forward(x, h0, Wx, Wh, b)
+    dx, dh0, dWx, dWh, db = gru_backward(dh, cache, dh_final=dhT)
+    grad = lambda name: getattr(module, name).grad.numpy()  # noqa: E731
+    pairs = [("h", h, out.detach().numpy()), ("final_h", cache.final_h, hT[0].detach().numpy()),
+             ("dx", dx, tx.grad.numpy()), ("dh0", dh0, th0.grad[0].numpy()),
+             ("dWx", dWx, grad("weight_ih_l0").T), ("dWh", dWh, grad("weight_hh_l0").T),
+             ("db", db, np.stack([grad("bias_ih_l0"), grad("bias_hh_l0")]))]
+    for name, ours, theirs in pairs:
+        assert rel_error(ours, theirs) < 1e-10, name
+
+
+def test_gru_rejects_bias_of_the_other_convention():
+    args = dict(x=np.zeros((2, 3, 4)), h0=np.zeros((2, 5)), Wx=np.zeros((4, 15)), Wh=np.zeros((5, 15)))
+    with pytest.raises(ValueError, match=r"b: expected a 2-D array of shape \(2, 3H\) = \(2, 15\), got shape \(15,\)"):
+        gru_forward(**args, b=np.zeros(15))
+    with pytest.raises(ValueError, match=r"b: expected a 1-D array of shape \(3H,\) = \(15,\), got shape \(2, 15\)"):
+        gru_forward(**args, b=np.zeros((2, 15)), reset_after=False)
