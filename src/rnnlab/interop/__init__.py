@@ -1,0 +1,1 @@
+"""Moving recurrent weights between rnnlab and other frameworks (ONNX, PyTorch, Keras)."""
