@@ -183,3 +183,25 @@ def test_variant_options_reject_bad_input(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         lstm_forward(**args)
+
+
+def test_depth_gated_stack_sends_gradient_into_the_lower_cell(rng):
+    """Two layers of equal cell size: layer 2's depth gate reads layer 1's cells, and
+    layer 2's dlower_c, passed to layer 1 as dc, gives the gradient of the whole stack."""
+    N, T, D, H = 2, 5, 3, 4
+    low, low_kwargs = make_variant(rng, N, T, D, H)
+    high, high_kwargs = make_variant(rng, N, T, H, H, depth_gate=True)
+    shared = dict(x=low["x"], Wx=low["Wx"], Wh=low["Wh"], b=low["b"], w_l=high["w_l"], Wxd=high["Wxd"])
+
+    def stack():
+        h1, cache1 = lstm_forward(**low_kwargs())
+        high["x"], high["lower_c"] = h1, cache1.cell_states
+        h2, cache2 = lstm_forward(**high_kwargs())
+        return h2, cache1, cache2
+
+    h2, cache1, cache2 = stack()
+    dh2 = rng.standard_normal(h2.shape)
+    g2 = lstm_backward(dh2, cache2)
+    g1 = lstm_backward(g2[0], cache1, dc=g2.dlower_c)
+    analytic = dict(x=g1[0], Wx=g1[2], Wh=g1[3], b=g1[4], w_l=g2.ddepth_gate["w_l"], Wxd=g2.ddepth_gate["Wx"])
+    assert_gradients(lambda: stack()[0], shared, analytic, dh2)

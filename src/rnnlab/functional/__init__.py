@@ -11,6 +11,14 @@ from .affine import (
     temporal_affine_forward,
 )
 from .backend import array_module
+from .clockwork import (
+    clockwork_backward,
+    clockwork_forward,
+    clockwork_step_backward,
+    clockwork_step_forward,
+    default_periods,
+    module_mask,
+)
 from .embedding import embedding_backward, embedding_forward
 from .gru import (
     GATE_ORDER as GRU_GATE_ORDER,
@@ -44,6 +52,11 @@ __all__ = [
     "affine_backward",
     "affine_forward",
     "array_module",
+    "clockwork_backward",
+    "clockwork_forward",
+    "clockwork_step_backward",
+    "clockwork_step_forward",
+    "default_periods",
     "embedding_backward",
     "embedding_forward",
     "gru_backward",
@@ -57,6 +70,7 @@ __all__ = [
     "lstm_forward",
     "lstm_step_backward",
     "lstm_step_forward",
+    "module_mask",
     "relu",
     "rnn_backward",
     "rnn_forward",
