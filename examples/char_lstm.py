@@ -25,6 +25,7 @@ from rnnlab.functional import (
     temporal_affine_forward,
     temporal_softmax_loss,
 )
+from rnnlab.optim import Adam, clip_global_norm
 
 
 def init_params(rng, V, E, H):
@@ -98,22 +99,16 @@ def main(argv=None):
 
     rng = np.random.default_rng(args.seed)
     p = init_params(rng, len(chars), E, H)
-    m = {k: np.zeros_like(v) for k, v in p.items()}
-    v = {k: np.zeros_like(v) for k, v in p.items()}
+    optimizer = Adam(learning_rate=lr)
     step, start, epoch = 0, time.time(), 0
     print(f"{len(text):,} characters, {len(chars)} distinct; LSTM {H}, batch {N} x {T}")
     while time.time() - start < args.seconds:
         h, c = np.zeros((N, H), np.float32), np.zeros((N, H), np.float32)
         for x, y in batches(train_ids, N, T):
             loss, grads, (h, c) = loss_and_grads(p, x, y, h, c)
-            norm = np.sqrt(sum(float((g * g).sum()) for g in grads.values()))
-            scale = min(1.0, 5.0 / (norm + 1e-6))  # global-norm clipping at 5
+            clip_global_norm(grads, 5.0)
+            optimizer.step(p, grads)
             step += 1
-            for k in p:  # Adam
-                g = grads[k] * scale
-                m[k] = 0.9 * m[k] + 0.1 * g
-                v[k] = 0.999 * v[k] + 0.001 * g * g
-                p[k] -= lr * (m[k] / (1 - 0.9**step)) / (np.sqrt(v[k] / (1 - 0.999**step)) + 1e-8)
             if step % 50 == 0:
                 rate = step * N * T / (time.time() - start)
                 print(f"step {step:5d}  train loss {loss:.3f}  {rate:,.0f} chars/s", flush=True)
