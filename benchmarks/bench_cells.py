@@ -1,15 +1,18 @@
-"""Training throughput of rnnlab's LSTM and RNN against torch.nn.LSTM / torch.nn.RNN.
+"""Training throughput of rnnlab's cells against torch.nn.LSTM / GRU / RNN, and the cost
+of the LSTM variants relative to the plain LSTM.
 
 One training step = forward over (N, T, D) inputs + backward from a gradient on every
-output, including the input gradient and the weight gradients, in float32. Both
-libraries run in this process on the same sizes, interleaved; medians of --repeats.
+output, including the input gradient and the weight gradients, in float32. rnnlab and
+PyTorch run in this process on the same sizes, interleaved; medians of --repeats.
 
-    python benchmarks/bench_cells.py [--repeats 5] [--json out.json]
+    python benchmarks/bench_cells.py [--repeats 5] [--cells lstm,gru,rnn] [--variants]
+                                     [--json out.json]
 
-Columns: tokens/s (N*T per second), the ratio rnnlab / PyTorch, and the fraction
-of the machine's GEMM roofline, tokens/s / (sgemm FLOP/s / FLOPs per token) with
-FLOPs per token = 6 (D + H) G, G = 4H (LSTM) or H (RNN): forward 2 (D+H) G, backward
-twice that.
+Columns: tokens/s (N*T per second), the ratio rnnlab / PyTorch, and the fraction of
+the machine's GEMM roofline, tokens/s / (sgemm FLOP/s / FLOPs per token) with FLOPs
+per token = 6 (D + H) G, G = 4H (LSTM), 3H (GRU), H (RNN): forward 2 (D + H) G,
+backward twice that. --variants times each LSTM option (and the Clockwork RNN) against
+the plain LSTM of the same size: time per step relative to it.
 """
 import argparse
 
@@ -17,30 +20,49 @@ import numpy as np
 import torch
 from harness import interleaved_medians, machine_description, print_table, sgemm_flops, write_json
 
-from rnnlab.functional import lstm_backward, lstm_forward, rnn_backward, rnn_forward
+from rnnlab.functional import (
+    clockwork_backward,
+    clockwork_forward,
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+    rnn_backward,
+    rnn_forward,
+)
 
 SIZES = [(32, 100, 64, 128), (64, 100, 128, 256), (64, 100, 256, 512), (32, 100, 512, 512)]
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+TORCH_MODULES = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
+VARIANT_SIZE = (32, 100, 128, 256)
 
 
-def rnnlab_step(cell, N, T, D, H, rng):
-    G = 4 * H if cell == "lstm" else H
-    x = rng.standard_normal((N, T, D), dtype=np.float32)
-    h0 = np.zeros((N, H), np.float32)
-    Wx = rng.standard_normal((D, G), dtype=np.float32) / np.float32(D**0.5)
-    Wh = rng.standard_normal((H, G), dtype=np.float32) / np.float32(H**0.5)
-    b = np.zeros(G, np.float32)
-    dh = rng.standard_normal((N, T, H), dtype=np.float32)
-    forward, backward = (lstm_forward, lstm_backward) if cell == "lstm" else (rnn_forward, rnn_backward)
+def rnnlab_step(cell, N, T, D, H, rng, **options):
+    """A closure running one forward + backward of ``cell`` ("lstm", "gru", "rnn",
+    "clockwork") with ``options`` passed to the LSTM forward."""
+    G = (3 if options.get("cifg") else GATES.get(cell, 1)) * H
+    rand = lambda *shape, scale=1.0: (rng.standard_normal(shape) * scale).astype(np.float32)  # noqa: E731
+    x, dh = rand(N, T, D), rand(N, T, options["Wp"].shape[1] if "Wp" in options else H)
+    h0 = np.zeros((N, dh.shape[2]), np.float32)
+    Wx, Wh = rand(D, G, scale=D**-0.5), rand(h0.shape[1], G, scale=H**-0.5)
+    b = rand(2, G) if cell == "gru" else rand(G)
+    forward, backward = {
+        "lstm": (lambda: lstm_forward(x, h0, Wx, Wh, b, **options), lstm_backward),
+        "gru": (lambda: gru_forward(x, h0, Wx, Wh, b), gru_backward),
+        "rnn": (lambda: rnn_forward(x, h0, Wx, Wh, b), rnn_backward),
+        "clockwork": (lambda: clockwork_forward(x, h0, Wx, Wh, b, periods=(1, 2, 4, 8)),
+                      clockwork_backward),
+    }[cell]
 
     def step():
-        _, cache = forward(x, h0, Wx, Wh, b)
+        _, cache = forward()
         backward(dh, cache)
 
     return step
 
 
 def torch_step(cell, N, T, D, H):
-    module = (torch.nn.LSTM if cell == "lstm" else torch.nn.RNN)(D, H, batch_first=True)
+    module = TORCH_MODULES[cell](D, H, batch_first=True)
     x = torch.randn(N, T, D, requires_grad=True)
     dh = torch.randn(N, T, H)
 
@@ -51,35 +73,69 @@ def torch_step(cell, N, T, D, H):
     return step
 
 
+def against_torch(cells, repeats, flops, rng):
+    rows = []
+    for cell in cells:
+        for N, T, D, H in SIZES:
+            times = interleaved_medians(
+                {"rnnlab": rnnlab_step(cell, N, T, D, H, rng), "torch": torch_step(cell, N, T, D, H)},
+                repeats,
+            )
+            ours, theirs = N * T / times["rnnlab"], N * T / times["torch"]
+            roofline = flops / (6 * (D + H) * GATES[cell] * H)
+            rows.append({"cell": cell, "N,T,D,H": f"{N},{T},{D},{H}",
+                         "rnnlab tok/s": f"{ours:,.0f}", "torch tok/s": f"{theirs:,.0f}",
+                         "ratio": f"{ours / theirs:.2f}", "% roofline": f"{100 * ours / roofline:.0f}%",
+                         "torch % roofline": f"{100 * theirs / roofline:.0f}%"})
+            print(rows[-1], flush=True)
+    return rows
+
+
+def variants(repeats, rng):
+    N, T, D, H = VARIANT_SIZE
+    r = lambda *shape: (rng.standard_normal(shape) * 0.1).astype(np.float32)  # noqa: E731
+    options = {
+        "peepholes i,f,o": dict(peepholes={g: r(H) for g in "ifo"}),
+        "cifg": dict(cifg=True),
+        "projection P=H/2": dict(Wp=r(H, H // 2)),
+        "cell_clip": dict(cell_clip=3.0),
+        "gate_clip": dict(gate_clip=3.0),
+        "layer_norm": dict(layer_norm={"gamma_x": r(4 * H) + 1, "gamma_h": r(4 * H) + 1,
+                                       "gamma_c": r(H) + 1, "beta_c": r(H)}),
+    }
+    steps = {"plain LSTM": rnnlab_step("lstm", N, T, D, H, rng)}
+    steps.update({name: rnnlab_step("lstm", N, T, D, H, rng, **kw) for name, kw in options.items()})
+    steps["Clockwork RNN (4 modules)"] = rnnlab_step("clockwork", N, T, D, H, rng)
+    steps["vanilla RNN"] = rnnlab_step("rnn", N, T, D, H, rng)
+    times = interleaved_medians(steps, repeats)
+    base = times["plain LSTM"]
+    return [{"variant": name, "N,T,D,H": ",".join(map(str, VARIANT_SIZE)),
+             "tok/s": f"{N * T / t:,.0f}", "time / plain LSTM": f"{t / base:.2f}"}
+            for name, t in times.items()]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--cells", default="lstm,rnn")
+    parser.add_argument("--cells", default="lstm,gru,rnn")
+    parser.add_argument("--variants", action="store_true", help="also time the LSTM variants")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     flops = sgemm_flops()
     print(f"machine: {machine_description()}; torch {torch.__version__} "
           f"({torch.get_num_threads()} threads); sgemm {flops / 1e9:.1f} GFLOP/s\n")
-    rows = []
-    for cell in args.cells.split(","):
-        for N, T, D, H in SIZES:
-            G = 4 * H if cell == "lstm" else H
-            times = interleaved_medians(
-                {"rnnlab": rnnlab_step(cell, N, T, D, H, rng), "torch": torch_step(cell, N, T, D, H)},
-                args.repeats,
-            )
-            ours, theirs = N * T / times["rnnlab"], N * T / times["torch"]
-            roofline = flops / (6 * (D + H) * G)
-            rows.append({"cell": cell, "N,T,D,H": f"{N},{T},{D},{H}",
-                         "rnnlab tok/s": f"{ours:,.0f}", "torch tok/s": f"{theirs:,.0f}",
-                         "ratio": f"{ours / theirs:.2f}", "% roofline": f"{100 * ours / roofline:.0f}%",
-                         "torch % roofline": f"{100 * theirs / roofline:.0f}%"})
-            print(rows[-1], flush=True)
-    print()
-    print_table(list(rows[0]), rows)
+    rows = against_torch([c for c in args.cells.split(",") if c], args.repeats, flops, rng)
+    if rows:
+        print()
+        print_table(list(rows[0]), rows)
+    variant_rows = variants(args.repeats, rng) if args.variants else []
+    if variant_rows:
+        print()
+        print_table(list(variant_rows[0]), variant_rows)
     if args.json:
-        write_json(args.json, {"sgemm_flops": flops, "machine": machine_description(), "rows": rows})
+        write_json(args.json, {"sgemm_flops": flops, "machine": machine_description(),
+                               "rows": rows, "variants": variant_rows})
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ def active_columns(periods, H, t):
 class _Group:
     """The steps sharing one active set."""
 
-    cols: object  # hidden-unit indices of the active modules
+    cols: object  # the active hidden units: a slice when contiguous (views, no copies)
+    width: int  # how many units are active
     steps: list  # the steps t (0-based within the sequence) with this active set
     Wx: object  # (D, |cols|) the active input columns
     Wh: object  # (H, |cols|) the active masked recurrent columns
@@ -106,11 +107,13 @@ def _forward(x, h0, Wx, Wh, b, periods, t0):
     Wh_masked = Wh * mask
     groups, group_of_step, index = [], [], {}
     for t in range(T):
-        cols = active_columns(periods, H, t0 + t)
-        key = tuple(cols)
+        units = active_columns(periods, H, t0 + t)
+        key = tuple(units)
         if key not in index:
             index[key] = len(groups)
-            groups.append(_Group(cols, [], Wx[:, cols], Wh_masked[:, cols]))
+            contiguous = len(units) and units[-1] - units[0] + 1 == len(units)
+            cols = slice(int(units[0]), int(units[-1]) + 1) if contiguous else units
+            groups.append(_Group(cols, len(units), [], Wx[:, cols], Wh_masked[:, cols]))
         groups[index[key]].steps.append(t)
         group_of_step.append(index[key])
     x_tm = time_major(x)  # (T, N, D)
@@ -122,13 +125,14 @@ def _forward(x, h0, Wx, Wh, b, periods, t0):
         a = x_tm[group.steps] @ group.Wx  # (n_steps, N, |cols|)
         a += b[group.cols]
         a_of_step.update(zip(group.steps, a))
-        macs += len(group.steps) * N * D * len(group.cols)
+        macs += len(group.steps) * N * D * group.width
     for t in range(T):
         group = groups[group_of_step[t]]
         h[t + 1] = h[t]  # inactive modules keep their value
-        a = a_of_step[t] + h[t] @ group.Wh  # (N, |cols|)
-        h[t + 1][:, group.cols] = xp.tanh(a)
-        macs += N * H * len(group.cols)
+        a = a_of_step[t]  # (N, |cols|)
+        a += h[t] @ group.Wh
+        h[t + 1][:, group.cols] = xp.tanh(a, out=a)
+        macs += N * H * group.width
     cache = ClockworkCache(periods, t0, groups, group_of_step, x_tm, mask, h, macs)
     return batch_first(h[1:]), cache
 
