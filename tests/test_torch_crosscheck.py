@@ -17,13 +17,16 @@ def assert_close(name, ours, theirs):
     assert error < ORACLE_TOLERANCE, f"{name}: relative error {error:.2e} against PyTorch"
 
 
-@pytest.mark.parametrize("N,T,D,H", CASES)
-def test_lstm_matches_torch(N, T, D, H):
+@pytest.mark.parametrize("N,T,D,H,P", [(*case, None) for case in CASES] + [(3, 7, 5, 6, 4), (2, 12, 8, 10, 3)])
+def test_lstm_matches_torch(N, T, D, H, P):
+    """nn.LSTM, and with P: nn.LSTM(proj_size=P) against rnnlab's projection Wp."""
     torch.manual_seed(N * 100 + T)
-    module = torch.nn.LSTM(D, H, batch_first=True).double()
+    module = torch.nn.LSTM(D, H, proj_size=P or 0, batch_first=True).double()
+    out_size = P or H
     rng = np.random.default_rng(T)
-    x, h0, c0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
-    dh, dhT, dcT = rng.standard_normal((N, T, H)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    x, h0, c0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, out_size)), rng.standard_normal((N, H))
+    dh, dhT = rng.standard_normal((N, T, out_size)), rng.standard_normal((N, out_size))
+    dcT = rng.standard_normal((N, H))
 
     tx, th0, tc0 = tensor(x), tensor(h0[None]), tensor(c0[None])
     out, (hT, cT) = module(tx, (th0, tc0))
@@ -31,7 +34,8 @@ def test_lstm_matches_torch(N, T, D, H):
         (cT[0] * tensor(dcT, False)).sum()).backward()
 
     Wx, Wh, b = rnnlab_weights(module)
-    h, cache = lstm_forward(x, h0, Wx, Wh, b, c0=c0)
+    Wp = module.weight_hr_l0.detach().numpy().T.copy() if P else None
+    h, cache = lstm_forward(x, h0, Wx, Wh, b, c0=c0, Wp=Wp)
     assert_close("h", h, out.detach().numpy())
     assert_close("final_h", cache.final_h, hT[0].detach().numpy())
     assert_close("final_c", cache.final_c, cT[0].detach().numpy())
@@ -41,6 +45,8 @@ def test_lstm_matches_torch(N, T, D, H):
     assert_close("dx", dx, tx.grad.numpy())
     assert_close("dh0", dh0, th0.grad[0].numpy())
     assert_close("dc0", grads.dc0, tc0.grad[0].numpy())
+    if P:
+        assert_close("dWp", grads.dWp, module.weight_hr_l0.grad.numpy().T)
     for name, ours, theirs in zip(["dWx", "dWh", "db"], [dWx, dWh, db], torch_gradients(module)):
         assert_close(name, ours, theirs)
 
@@ -82,30 +88,3 @@ def test_lstm_float32_matches_torch_float32():
     h, _ = lstm_forward(x, np.zeros((N, H), np.float32), Wx, Wh, b)
     assert rel_error(h, out.numpy()) < 1e-5
 
-
-@pytest.mark.parametrize("N,T,D,H,P", [(3, 7, 5, 6, 4), (2, 12, 8, 10, 3)])
-def test_lstm_projection_matches_torch_proj_size(N, T, D, H, P):
-    torch.manual_seed(T)
-    module = torch.nn.LSTM(D, H, proj_size=P, batch_first=True).double()
-    rng = np.random.default_rng(T)
-    x, h0, c0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, P)), rng.standard_normal((N, H))
-    dh, dhT, dcT = rng.standard_normal((N, T, P)), rng.standard_normal((N, P)), rng.standard_normal((N, H))
-    tx, th0, tc0 = tensor(x), tensor(h0[None]), tensor(c0[None])
-    out, (hT, cT) = module(tx, (th0, tc0))
-    (out * tensor(dh, False)).sum().add((hT[0] * tensor(dhT, False)).sum()).add(
-        (cT[0] * tensor(dcT, False)).sum()).backward()
-
-    Wx, Wh, b = rnnlab_weights(module)
-    Wp = module.weight_hr_l0.detach().numpy().T.copy()
-    h, cache = lstm_forward(x, h0, Wx, Wh, b, c0=c0, Wp=Wp)
-    assert_close("h", h, out.detach().numpy())
-    assert_close("final_h", cache.final_h, hT[0].detach().numpy())
-    assert_close("final_c", cache.final_c, cT[0].detach().numpy())
-    grads = lstm_backward(dh, cache, dh_final=dhT, dc_final=dcT)
-    dx, dh0, dWx, dWh, db = grads
-    assert_close("dx", dx, tx.grad.numpy())
-    assert_close("dh0", dh0, th0.grad[0].numpy())
-    assert_close("dc0", grads.dc0, tc0.grad[0].numpy())
-    assert_close("dWp", grads.dWp, module.weight_hr_l0.grad.numpy().T)
-    for name, ours, theirs in zip(["dWx", "dWh", "db"], [dWx, dWh, db], torch_gradients(module)):
-        assert_close(name, ours, theirs)
