@@ -21,7 +21,13 @@ import numpy as np
 
 from .backend import array_module
 from .checks import ShapeChecker
-from .recurrence import Gradients, batch_first, final_state_gradient, time_major
+from .recurrence import (
+    Gradients,
+    batch_first,
+    final_state_gradient,
+    step_backward_from_sequence,
+    time_major,
+)
 
 
 def default_periods(num_modules):
@@ -190,6 +196,4 @@ def clockwork_step_forward(x, prev_h, Wx, Wh, b, periods=None, t=0):
 
 def clockwork_step_backward(dnext_h, cache):
     """-> (dx, dprev_h, dWx, dWh, db) for one step."""
-    zeros = array_module(dnext_h).zeros((dnext_h.shape[0], 1, dnext_h.shape[1]), dnext_h.dtype)
-    dx, dprev_h, dWx, dWh, db = clockwork_backward(zeros, cache, dh_final=dnext_h)
-    return Gradients((dx[:, 0], dprev_h, dWx, dWh, db))
+    return step_backward_from_sequence(clockwork_backward, dnext_h, cache)

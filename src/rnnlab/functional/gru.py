@@ -23,6 +23,7 @@ from .recurrence import (
     final_state_gradient,
     input_gradients,
     input_projection,
+    step_backward_from_sequence,
     recurrent_weight_gradient,
     time_major,
 )
@@ -189,6 +190,4 @@ def gru_step_forward(x, prev_h, Wx, Wh, b, reset_after=True):
 
 def gru_step_backward(dnext_h, cache):
     """-> (dx, dprev_h, dWx, dWh, db) for one step."""
-    zeros = array_module(dnext_h).zeros((dnext_h.shape[0], 1, dnext_h.shape[1]), dnext_h.dtype)
-    dx, dprev_h, dWx, dWh, db = gru_backward(zeros, cache, dh_final=dnext_h)
-    return Gradients((dx[:, 0], dprev_h, dWx, dWh, db))
+    return step_backward_from_sequence(gru_backward, dnext_h, cache)

@@ -76,3 +76,12 @@ def final_state_gradient(name, grad, N, H, dtype):
     if grad is None:
         return xp.zeros((N, H), dtype=dtype)
     return ShapeChecker(N=N, H=H)(name, grad, "NH").astype(dtype, copy=True)
+
+
+def step_backward_from_sequence(backward, dnext_h, cache):
+    """A cell's step backward as its sequence backward over T = 1: the step's gradient
+    enters as the gradient on the final state. -> (dx, dprev_h, dWx, dWh, db)."""
+    N, H = dnext_h.shape
+    zeros = array_module(dnext_h).zeros((N, 1, H), dnext_h.dtype)
+    dx, dprev_h, dWx, dWh, db = backward(zeros, cache, dh_final=dnext_h)
+    return Gradients((dx[:, 0], dprev_h, dWx, dWh, db))
