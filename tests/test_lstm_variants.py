@@ -205,3 +205,14 @@ def test_depth_gated_stack_sends_gradient_into_the_lower_cell(rng):
     g1 = lstm_backward(g2[0], cache1, dc=g2.dlower_c)
     analytic = dict(x=g1[0], Wx=g1[2], Wh=g1[3], b=g1[4], w_l=g2.ddepth_gate["w_l"], Wxd=g2.ddepth_gate["Wx"])
     assert_gradients(lambda: stack()[0], shared, analytic, dh2)
+
+
+@pytest.mark.parametrize("cifg", [False, True])
+def test_lstm_bias_sets_only_the_forget_gate(cifg):
+    from rnnlab.functional import lstm_bias, split_gates
+
+    b = lstm_bias(3, forget_bias=1.0, cifg=cifg)
+    gates = ("f", "o", "g") if cifg else ("i", "f", "o", "g")
+    blocks = dict(zip(gates, split_gates(b, gates)))
+    assert b.shape == (len(gates) * 3,) and b.dtype == np.float32
+    assert (blocks["f"] == 1.0).all() and b.sum() == 3.0

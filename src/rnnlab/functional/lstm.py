@@ -89,6 +89,17 @@ def split_gates(a, gates=GATE_ORDER):
     return tuple(a[..., k * H : (k + 1) * H] for k in range(len(gates)))
 
 
+def lstm_bias(H, forget_bias=1.0, cifg=False, dtype="float32"):
+    """The customary initial LSTM bias, (4H,) (3H, with cifg): zeros except the forget
+    gate's block, ``forget_bias`` (1.0 as char-rnn, TF and Keras ``unit_forget_bias``)."""
+    import numpy as np
+
+    gates = CIFG_GATE_ORDER if cifg else GATE_ORDER
+    b = np.zeros(len(gates) * H, dtype=dtype)
+    split_gates(b, gates)[gates.index("f")][...] = forget_bias
+    return b
+
+
 def _block(a, opts, name):
     return split_gates(a, opts.gates)[opts.gates.index(name)]
 
