@@ -35,3 +35,12 @@ def torch_gradients(module, layer=0, lstm=True):
 
 def tensor(a, requires_grad=True):
     return torch.tensor(a, dtype=torch.float64, requires_grad=requires_grad)
+
+
+def run_with_upstream(module, x, h0, dh, dh_final):
+    """Run a torch RNN/GRU on (x, h0), backpropagate sum(out*dh) + sum(h_T*dh_final);
+    -> (out, h_T, x tensor, h0 tensor), the tensors holding their .grad."""
+    tx, th0 = tensor(x), tensor(h0[None])
+    out, hT = module(tx, th0)
+    (out * tensor(dh, False)).sum().add((hT[0] * tensor(dh_final, False)).sum()).backward()
+    return out, hT, tx, th0
