@@ -36,6 +36,8 @@ column blocks swapped (likewise Wh from weight_hh; b = b_ih + b_hh, swapped).
 """
 from dataclasses import dataclass
 
+import numpy as np
+
 from .activations import sigmoid
 from .backend import array_module
 from .checks import ShapeChecker
@@ -92,8 +94,6 @@ def split_gates(a, gates=GATE_ORDER):
 def lstm_bias(H, forget_bias=1.0, cifg=False, dtype="float32"):
     """The customary initial LSTM bias, (4H,) (3H, with cifg): zeros except the forget
     gate's block, ``forget_bias`` (1.0 as char-rnn, TF and Keras ``unit_forget_bias``)."""
-    import numpy as np
-
     gates = CIFG_GATE_ORDER if cifg else GATE_ORDER
     b = np.zeros(len(gates) * H, dtype=dtype)
     split_gates(b, gates)[gates.index("f")][...] = forget_bias
@@ -102,6 +102,11 @@ def lstm_bias(H, forget_bias=1.0, cifg=False, dtype="float32"):
 
 def _block(a, opts, name):
     return split_gates(a, opts.gates)[opts.gates.index(name)]
+
+
+def _input_gate(gates, opts):
+    """The i gate's values: its block, or 1 - f with cifg."""
+    return 1 - _block(gates, opts, "f") if opts.cifg else _block(gates, opts, "i")
 
 
 def _span(a, opts, names):
@@ -157,11 +162,11 @@ class LSTMCache:
         return batch_first(self.c[1:])
 
 
-def _allocate(opts, x_tm, gates, h0, c0, H, xp):
+def _allocate(opts, w, x_tm, gates, h0, c0, H, xp):
     T, N, G = gates.shape
     P, dtype = h0.shape[1], gates.dtype
     empty = lambda *shape: xp.empty(shape, dtype=dtype)  # noqa: E731
-    cache = LSTMCache(opts, {}, x_tm, gates, empty(T + 1, N, H), empty(T, N, H), empty(T + 1, N, P))
+    cache = LSTMCache(opts, w, x_tm, gates, empty(T + 1, N, H), empty(T, N, H), empty(T + 1, N, P))
     cache.h[0] = h0
     cache.c[0] = 0 if c0 is None else c0
     if opts.gate_clip is not None:
@@ -197,8 +202,7 @@ def _step_forward(cache, t):
         _clip(g, opts.gate_clip, _block(inside, opts, "g"))
     sigmoid(early, out=early)
     xp.tanh(g, out=g)
-    f = _block(a, opts, "f")
-    i = 1 - f if opts.cifg else _block(a, opts, "i")
+    f, i = _block(a, opts, "f"), _input_gate(a, opts)
     xp.multiply(f, c_prev, out=c)  # c_t = f * c_{t-1} + i * g
     c += i * g
     if opts.depth_gate:  # c_t += d_t * c^L_t
@@ -259,7 +263,7 @@ def _step_backward(cache, t, dh, dc, grads):
     opts, w = cache.opts, cache.w
     gates, c_prev, c, u = cache.gates[t], cache.c[t], cache.c[t + 1], cache.tanh_c[t]
     o, g, f = (_block(gates, opts, name) for name in ("o", "g", "f"))
-    i = 1 - f if opts.cifg else _block(gates, opts, "i")
+    i = _input_gate(gates, opts)
     dm = dh @ w["Wp"].T if opts.projection else dh
     da_t = grads.da[t]
     do = _block(da_t, opts, "o")
@@ -380,8 +384,7 @@ def _forward(opts, w, x, h0, c0, lower_c):
     xp = array_module(x, h0, Wx, b)
     x_tm, gates = input_projection(x, Wx, None if opts.layer_norm else b)  # (T*N, D), (T, N, G)
     H = Wx.shape[1] // len(opts.gates)
-    cache = _allocate(opts, x_tm, gates, h0, c0, H, xp)
-    cache.w.update(w)
+    cache = _allocate(opts, w, x_tm, gates, h0, c0, H, xp)
     if opts.layer_norm:  # a_t = LN(x_t Wx; gamma_x) + b, for all t at once
         cache.xhat_x, cache.rstd_x = normalize(gates)
         xp.multiply(cache.xhat_x, w["gamma_x"], out=gates)
