@@ -24,6 +24,8 @@ from .checks import ShapeChecker
 from .recurrence import (
     Gradients,
     batch_first,
+    check_recurrent_mask,
+    dropped,
     final_state_gradient,
     step_backward_from_sequence,
     time_major,
@@ -70,6 +72,7 @@ class ClockworkCache:
     mask: object  # (H, H)
     h: object  # (T+1, N, H) h_0 .. h_T
     macs: int  # multiply-accumulates done by the forward's GEMMs
+    recurrent_mask: object = None  # (N, H) variational recurrent dropout mask
 
     @property
     def final_h(self):
@@ -93,19 +96,21 @@ def _check(x, h0, Wx, Wh, b, periods, x_dims, state_name):
     return periods
 
 
-def clockwork_forward(x, h0, Wx, Wh, b, periods=None, t0=0):
+def clockwork_forward(x, h0, Wx, Wh, b, periods=None, t0=0, *, recurrent_mask=None):
     """Run the Clockwork RNN over a sequence.
 
     x (N, T, D), h0 (N, H), Wx (D, H), Wh (H, H), b (H,), periods (g,) with H = g k
     (default: 4 modules, periods 1, 2, 4, 8), t0: the clock at the first step (carry
-    it across truncated-BPTT batches) -> h (N, T, H), cache.
+    it across truncated-BPTT batches) -> h (N, T, H), cache. ``recurrent_mask`` (N, H):
+    variational recurrent dropout on h_{t-1} in the recurrent product.
     """
     periods = _check(x, h0, Wx, Wh, b, default_periods(4) if periods is None else periods,
                      "NTD", "h0")
-    return _forward(x, h0, Wx, Wh, b, periods, t0)
+    check_recurrent_mask(recurrent_mask, h0)
+    return _forward(x, h0, Wx, Wh, b, periods, t0, recurrent_mask)
 
 
-def _forward(x, h0, Wx, Wh, b, periods, t0):
+def _forward(x, h0, Wx, Wh, b, periods, t0, recurrent_mask=None):
     xp = array_module(x, h0, Wx, Wh, b)
     N, T, D = x.shape
     H = Wh.shape[0]
@@ -136,10 +141,10 @@ def _forward(x, h0, Wx, Wh, b, periods, t0):
         group = groups[group_of_step[t]]
         h[t + 1] = h[t]  # inactive modules keep their value
         a = a_of_step[t]  # (N, |cols|)
-        a += h[t] @ group.Wh
+        a += dropped(h[t], recurrent_mask) @ group.Wh
         h[t + 1][:, group.cols] = xp.tanh(a, out=a)
         macs += N * H * group.width
-    cache = ClockworkCache(periods, t0, groups, group_of_step, x_tm, mask, h, macs)
+    cache = ClockworkCache(periods, t0, groups, group_of_step, x_tm, mask, h, macs, recurrent_mask)
     return batch_first(h[1:]), cache
 
 
@@ -148,9 +153,9 @@ def clockwork_backward(dh, cache, dh_final=None):
     -> (dx, dh0, dWx, dWh, db).
 
     For active units (A = A_t):   da = dh_t[A] (1 - h_t[A]^2)
-                                  dh_{t-1} = dh_t[not A] (passed through) + da (Wh M)[:, A]^T
+                                  dh_{t-1} = dh_t[not A] (passed through) + (da (Wh M)[:, A]^T) * m
     For each group of steps with the same A, as GEMMs over its steps:
-        dWx[:, A] = sum_t x_t^T da_t,   dWh[:, A] = sum_t h_{t-1}^T da_t (then * M),
+        dWx[:, A] = sum_t x_t^T da_t,   dWh[:, A] = sum_t (h_{t-1} m)^T da_t (then * M),
         db[A] = sum da_t,               dx_t = da_t Wx[:, A]^T
     """
     xp = array_module(dh)
@@ -168,7 +173,7 @@ def clockwork_backward(dh, cache, dh_final=None):
         da_of_step[t] = da
         dh_next = dh_t
         dh_next[:, group.cols] = 0  # active units do not pass their gradient through
-        dh_next += da @ group.Wh.T
+        dh_next += dropped(da @ group.Wh.T, cache.recurrent_mask)
     D = cache.x_tm.shape[2]
     dx_tm = xp.zeros((T, N, D), dtype=dh.dtype)
     dWx = xp.zeros((D, H), dtype=dh.dtype)
@@ -179,7 +184,8 @@ def clockwork_backward(dh, cache, dh_final=None):
         da = xp.stack([da_of_step[t] for t in steps]).reshape(len(steps) * N, -1)
         x_g = cache.x_tm[steps].reshape(len(steps) * N, D)
         dWx[:, group.cols] += x_g.T @ da  # groups share columns: accumulate
-        dWh[:, group.cols] += h[steps].reshape(len(steps) * N, H).T @ da
+        h_prev = dropped(h[steps], cache.recurrent_mask)  # (steps, N, H)
+        dWh[:, group.cols] += h_prev.reshape(len(steps) * N, H).T @ da
         db[group.cols] += da.sum(axis=0)
         dx_tm[steps] = (da @ group.Wx.T).reshape(len(steps), N, D)
     dWh *= cache.mask

@@ -20,6 +20,8 @@ from .checks import ShapeChecker
 from .recurrence import (
     Gradients,
     batch_first,
+    check_recurrent_mask,
+    dropped,
     final_state_gradient,
     input_gradients,
     input_projection,
@@ -52,6 +54,7 @@ class GRUCache:
     gates: object  # (T, N, 3H) gate values r, z, n
     hn: object  # (T, N, H) h_{t-1} Wh_n + bh_n (reset_after) or r * h_{t-1} (not)
     h: object  # (T+1, N, H) h_0 .. h_T
+    recurrent_mask: object = None  # (N, H) variational recurrent dropout mask
 
     @property
     def final_h(self):
@@ -72,19 +75,20 @@ def _step_forward(cache, t):
     """h_t from h_{t-1} = h[t] and gates[t] holding x_t Wx + bx."""
     xp = array_module(cache.gates)
     a, h_prev = cache.gates[t], cache.h[t]
+    hm = dropped(h_prev, cache.recurrent_mask)  # what the recurrent products read
     H = h_prev.shape[1]
     r, z, n = split_gru_gates(a)
     if cache.reset_after:
-        ah = h_prev @ cache.Wh  # (N, 3H)
+        ah = hm @ cache.Wh  # (N, 3H)
         ah += cache.bh
         _rz(a)[...] += _rz(ah)
         sigmoid(_rz(a), out=_rz(a))
         cache.hn[t] = split_gru_gates(ah)[2]  # h_{t-1} Wh_n + bh_n
         n += r * cache.hn[t]
     else:
-        _rz(a)[...] += h_prev @ _rz(cache.Wh)
+        _rz(a)[...] += hm @ _rz(cache.Wh)
         sigmoid(_rz(a), out=_rz(a))
-        xp.multiply(r, h_prev, out=cache.hn[t])  # r * h_{t-1}
+        xp.multiply(r, hm, out=cache.hn[t])  # r * h_{t-1}
         n += cache.hn[t] @ cache.Wh[:, 2 * H :]
     xp.tanh(n, out=n)
     h = cache.h[t + 1]
@@ -96,14 +100,15 @@ def _step_forward(cache, t):
 def _step_backward(cache, t, dh, dax, dah_n):
     """Step t of the chain rule; writes dax[t] (d of x Wx + bx) and dah_n[t] (d of the
     n part of the recurrent product); returns the part of dh_prev outside the GEMMs.
+    hm = h_prev * m is what the recurrent products read (hm = h_prev without dropout).
 
     h = n + z (h_prev - n)      =>  dn = dh (1 - z),  dz = dh (h_prev - n),  dh_prev = dh z
     n = tanh(a_n)               =>  da_n = dn (1 - n^2)
-    reset_after: a_n = ax_n + r * hn, hn = h_prev Wh_n + bh_n
+    reset_after: a_n = ax_n + r * hn, hn = hm Wh_n + bh_n
                                 =>  dr = da_n * hn,  d(hn) = da_n * r
-    otherwise:   a_n = ax_n + hn Wh_n, hn = r * h_prev
-                                =>  d(hn) = da_n Wh_n^T,  dr = d(hn) * h_prev,
-                                    dh_prev += d(hn) * r
+    otherwise:   a_n = ax_n + hn Wh_n, hn = r * hm
+                                =>  d(hn) = da_n Wh_n^T,  dr = d(hn) * hm,
+                                    dh_prev += (d(hn) * r) * m
     r, z = sigmoid(...)         =>  da_r = dr r (1 - r),  da_z = dz z (1 - z)
     """
     r, z, n = split_gru_gates(cache.gates[t])
@@ -118,27 +123,31 @@ def _step_backward(cache, t, dh, dax, dah_n):
         dah_n[t] = da_n * r
     else:
         dhn = da_n @ cache.Wh[:, 2 * H :].T
-        da_r[...] = dhn * h_prev * r * (1 - r)
-        dh_prev += dhn * r
+        da_r[...] = dhn * dropped(h_prev, cache.recurrent_mask) * r * (1 - r)
+        dh_prev += dropped(dhn * r, cache.recurrent_mask)
         dah_n[t] = da_n
     return dh_prev
 
 
-def gru_forward(x, h0, Wx, Wh, b, reset_after=True):
+def gru_forward(x, h0, Wx, Wh, b, reset_after=True, *, recurrent_mask=None):
     """Run the GRU over a sequence: x (N, T, D), h0 (N, H) -> h (N, T, H), cache.
-    The final state is ``h[:, -1]`` (also ``cache.final_h``)."""
+    The final state is ``h[:, -1]`` (also ``cache.final_h``). ``recurrent_mask`` (N, H):
+    variational recurrent dropout; the recurrent products read h_{t-1} * m, the
+    z * h_{t-1} term keeps h_{t-1} (as Keras)."""
     _check(x, h0, Wx, Wh, b, reset_after, "NTD", "h0")
-    return _forward(x, h0, Wx, Wh, b, reset_after)
+    check_recurrent_mask(recurrent_mask, h0)
+    return _forward(x, h0, Wx, Wh, b, reset_after, recurrent_mask)
 
 
-def _forward(x, h0, Wx, Wh, b, reset_after):
+def _forward(x, h0, Wx, Wh, b, reset_after, recurrent_mask=None):
     xp = array_module(x, h0, Wx, Wh, b)
     bx, bh = (b[0], b[1]) if reset_after else (b, None)
     x_tm, gates = input_projection(x, Wx, bx)  # (T*N, D), (T, N, 3H)
     T, N, H = gates.shape[0], gates.shape[1], h0.shape[1]
     h = xp.empty((T + 1, N, H), dtype=x.dtype)
     h[0] = h0
-    cache = GRUCache(reset_after, x_tm, Wx, Wh, bh, gates, xp.empty((T, N, H), x.dtype), h)
+    cache = GRUCache(reset_after, x_tm, Wx, Wh, bh, gates, xp.empty((T, N, H), x.dtype), h,
+                     recurrent_mask)
     for t in range(T):
         _step_forward(cache, t)
     return batch_first(h[1:]), cache
@@ -148,11 +157,11 @@ def gru_backward(dh, cache, dh_final=None):
     """Backpropagation through time: dh (N, T, H), optional dh_final (N, H)
     -> (dx, dh0, dWx, dWh, db), db shaped like b.
 
-    Per step (``_step_backward``), then dh_prev += [da_r, da_z, dah_n] Wh^T
-    (reset_after) or [da_r, da_z] Wh_rz^T. After the loop:
+    Per step (``_step_backward``), then dh_prev += ([da_r, da_z, dah_n] Wh^T) * m
+    (reset_after) or ([da_r, da_z] Wh_rz^T) * m. After the loop (hm = h * m):
     dWx, dx from dax;  dbx = sum dax;
-    reset_after: dWh = sum_t h_{t-1}^T [da_r, da_z, dah_n],  dbh = sum [da_r, da_z, dah_n]
-    otherwise:   dWh_rz = sum_t h_{t-1}^T [da_r, da_z],  dWh_n = sum_t (r h_{t-1})^T da_n
+    reset_after: dWh = sum_t hm_{t-1}^T [da_r, da_z, dah_n],  dbh = sum [da_r, da_z, dah_n]
+    otherwise:   dWh_rz = sum_t hm_{t-1}^T [da_r, da_z],  dWh_n = sum_t (r hm_{t-1})^T da_n
     """
     xp = array_module(dh)
     T, N, H = cache.hn.shape
@@ -164,13 +173,14 @@ def gru_backward(dh, cache, dh_final=None):
     Wh = cache.Wh
     for t in reversed(range(T)):
         dh_t = dh_tm[t] + dh_next
-        dh_next = _step_backward(cache, t, dh_t, dax, dah_n)
-        dh_next += _rz(dax[t]) @ _rz(Wh).T
+        dh_direct = _step_backward(cache, t, dh_t, dax, dah_n)
+        dhm = _rz(dax[t]) @ _rz(Wh).T
         if cache.reset_after:
-            dh_next += dah_n[t] @ Wh[:, 2 * H :].T
+            dhm += dah_n[t] @ Wh[:, 2 * H :].T
+        dh_next = dh_direct + dropped(dhm, cache.recurrent_mask)
     dx, dWx = input_gradients(dax, cache.x_tm, cache.Wx)
     dbx = dax.sum(axis=(0, 1))
-    h_prev = cache.h[:-1]
+    h_prev = dropped(cache.h[:-1], cache.recurrent_mask)
     dWh = xp.empty_like(Wh)
     dWh[:, : 2 * H] = recurrent_weight_gradient(h_prev, _rz(dax))
     dWh[:, 2 * H :] = recurrent_weight_gradient(h_prev if cache.reset_after else cache.hn, dah_n)

@@ -45,6 +45,8 @@ from .layer_norm import normalize, normalize_backward
 from .recurrence import (
     Gradients,
     batch_first,
+    check_recurrent_mask,
+    dropped,
     final_state_gradient,
     input_gradients,
     input_projection,
@@ -145,6 +147,7 @@ class LSTMCache:
     rstd_c: object = None
     depth: object = None  # (T, N, H) depth-gate values d_t
     lower_c: object = None  # (T, N, H) the lower layer's cells c^L_t
+    recurrent_mask: object = None  # (N, P) variational recurrent dropout mask
 
     @property
     def final_h(self):
@@ -187,7 +190,7 @@ def _step_forward(cache, t):
     opts, w = cache.opts, cache.w
     xp = array_module(cache.gates)
     a, c_prev, c = cache.gates[t], cache.c[t], cache.c[t + 1]
-    ah = cache.h[t] @ w["Wh"]  # (N, G)
+    ah = dropped(cache.h[t], cache.recurrent_mask) @ w["Wh"]  # (N, G)
     if opts.layer_norm:  # LN(h_{t-1} Wh; gamma_h)
         cache.xhat_h[t], cache.rstd_h[t] = normalize(ah)
         xp.multiply(cache.xhat_h[t], w["gamma_h"], out=ah)
@@ -366,25 +369,29 @@ def _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip, l
 
 
 def lstm_forward(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=None,
-                 cell_clip=None, gate_clip=None, layer_norm=None, depth_gate=None, lower_c=None):
+                 cell_clip=None, gate_clip=None, layer_norm=None, depth_gate=None, lower_c=None,
+                 recurrent_mask=None):
     """Run the LSTM (with any of the options of the module docstring) over a sequence.
 
     x (N, T, D), h0 (N, P), optional c0 (N, H) (zeros when None), Wx (D, G), Wh (P, G),
     b (G,) -> h (N, T, P) every step's output, cache.
-    The final state is ``(cache.final_h, cache.final_c)``.
+    The final state is ``(cache.final_h, cache.final_c)``. ``recurrent_mask`` (N, P):
+    variational recurrent dropout, the recurrent product reads h_{t-1} * m.
     """
     opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
                                    layer_norm, depth_gate, lower_c)
     _check(opts, x, h0, c0, w, "NTD", ("h0", "c0"), lower_c)
-    return _forward(opts, w, x, h0, c0, lower_c)
+    check_recurrent_mask(recurrent_mask, h0)
+    return _forward(opts, w, x, h0, c0, lower_c, recurrent_mask)
 
 
-def _forward(opts, w, x, h0, c0, lower_c):
+def _forward(opts, w, x, h0, c0, lower_c, recurrent_mask=None):
     Wx, b = w["Wx"], w["b"]
     xp = array_module(x, h0, Wx, b)
     x_tm, gates = input_projection(x, Wx, None if opts.layer_norm else b)  # (T*N, D), (T, N, G)
     H = Wx.shape[1] // len(opts.gates)
     cache = _allocate(opts, w, x_tm, gates, h0, c0, H, xp)
+    cache.recurrent_mask = recurrent_mask
     if opts.layer_norm:  # a_t = LN(x_t Wx; gamma_x) + b, for all t at once
         cache.xhat_x, cache.rstd_x = normalize(gates)
         xp.multiply(cache.xhat_x, w["gamma_x"], out=gates)
@@ -408,9 +415,9 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
     options in use, ``dpeepholes`` (dict), ``dWp``, ``dlayer_norm`` (dict),
     ``ddepth_gate`` (dict) and ``dlower_c`` (N, T, H).
 
-    Per step (``_step_backward``): dh_t = dh[t] + dah_{t+1} Wh^T, dc_t from step t+1.
-    After the loop, as GEMMs and sums over (T, N):
-    dWh = sum_t h_{t-1}^T dah_t;  db = sum da;  dWx, dx from d(x Wx) (= da, or through
+    Per step (``_step_backward``): dh_t = dh[t] + (dah_{t+1} Wh^T) * m, dc_t from step
+    t+1 (m: the recurrent dropout mask, 1 without). After the loop, as GEMMs and sums
+    over (T, N): dWh = sum_t (h_{t-1} * m)^T dah_t;  db = sum da;  dWx, dx from d(x Wx) (= da, or through
     LN_x);  dWp = sum_t m_t^T dh_t;  dp_i = sum da_i c_{t-1}, dp_f = sum da_f c_{t-1},
     dp_o = sum da_o c_t;  dgamma = sum d(LN output) * xhat.
     """
@@ -437,7 +444,7 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
         if dc_tm is not None:
             dc_next = dc_next + dc_tm[t]
         dc_next = _step_backward(cache, t, dh_tm[t], dc_next, grads)
-        dh_next = grads.dah[t] @ w["Wh"].T  # into h_{t-1}
+        dh_next = dropped(grads.dah[t] @ w["Wh"].T, cache.recurrent_mask)  # into h_{t-1}
 
     extra = {"dc0": dc_next}
     lead = (0, 1)
@@ -452,7 +459,7 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
         }
     dx, dWx = input_gradients(dax, cache.x_tm, w["Wx"])
     db = da.sum(axis=lead)
-    dWh = recurrent_weight_gradient(cache.h[:-1], grads.dah)
+    dWh = recurrent_weight_gradient(dropped(cache.h[:-1], cache.recurrent_mask), grads.dah)
     if opts.peephole_gates:
         extra["dpeepholes"] = {
             name: (_block(da, opts, name) * (cache.c[1:] if name == "o" else cache.c[:-1])).sum(lead)

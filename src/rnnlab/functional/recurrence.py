@@ -70,6 +70,21 @@ def recurrent_weight_gradient(h_prev, da):
     return h_prev.reshape(T * N, H).T @ da.reshape(T * N, da.shape[-1])  # (H, G)
 
 
+def dropped(h, recurrent_mask):
+    """h_{t-1} as the recurrent product sees it: h * m under variational recurrent dropout
+    (Gal & Ghahramani 2016; one mask (N, H) per sequence, the same at every step)."""
+    return h if recurrent_mask is None else h * recurrent_mask
+
+
+def check_recurrent_mask(recurrent_mask, h0):
+    """The recurrent dropout mask must be shaped like the state it drops, (N, H)."""
+    if recurrent_mask is not None:
+        check = ShapeChecker(N=h0.shape[0], H=h0.shape[1])
+        check.dtype, check.dtype_source = h0.dtype, "the state"
+        check("recurrent_mask", recurrent_mask, "NH")
+    return recurrent_mask
+
+
 def final_state_gradient(name, grad, N, H, dtype):
     """The upstream gradient on a final state, (N, H): a checked copy, or zeros when None."""
     xp = array_module(grad)

@@ -13,6 +13,8 @@ from .checks import ShapeChecker
 from .recurrence import (
     Gradients,
     batch_first,
+    check_recurrent_mask,
+    dropped,
     final_state_gradient,
     input_gradients,
     input_projection,
@@ -54,6 +56,7 @@ class RNNCache:
     Wh: object  # (H, H)
     h: object  # (T+1, N, H) h_0 .. h_T, time-major
     nonlinearity: str
+    recurrent_mask: object = None  # (N, H) or None
 
     @property
     def final_h(self):
@@ -92,14 +95,16 @@ def rnn_step_backward(dnext_h, cache):
     )
 
 
-def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh"):
+def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh", *, recurrent_mask=None):
     """Run the RNN over a whole sequence.
 
     x (N, T, D), h0 (N, H) -> h (N, T, H) (every step's hidden state), cache.
-    The final state is ``h[:, -1]`` (also ``cache.final_h``).
+    The final state is ``h[:, -1]`` (also ``cache.final_h``). ``recurrent_mask`` (N, H):
+    variational recurrent dropout, a_t = x_t Wx + (h_{t-1} * m) Wh + b.
     """
     _check_nonlinearity(nonlinearity)
     _check_rnn(x, h0, Wx, Wh, b, "NTD")
+    check_recurrent_mask(recurrent_mask, h0)
     xp = array_module(x, h0, Wx, Wh, b)
     activation = ACTIVATIONS[nonlinearity]
     x_tm, a = input_projection(x, Wx, b)  # (T*N, D), (T, N, H)
@@ -107,9 +112,9 @@ def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh"):
     h = xp.empty((T + 1, N, H), dtype=x.dtype)
     h[0] = h0
     for t in range(T):
-        a[t] += h[t] @ Wh  # a_t = x_t Wx + b + h_{t-1} Wh
+        a[t] += dropped(h[t], recurrent_mask) @ Wh  # a_t = x_t Wx + b + (h_{t-1} * m) Wh
         activation(a[t], out=h[t + 1])  # h_t = act(a_t)
-    return batch_first(h[1:]), RNNCache(x_tm, Wx, Wh, h, nonlinearity)
+    return batch_first(h[1:]), RNNCache(x_tm, Wx, Wh, h, nonlinearity, recurrent_mask)
 
 
 def rnn_backward(dh, cache, dh_final=None):
@@ -119,10 +124,10 @@ def rnn_backward(dh, cache, dh_final=None):
     extra gradient on h_T (e.g. from a decoder that started from it).
     -> (dx, dh0, dWx, dWh, db).
 
-    dh_t   = dh[t] + da_{t+1} Wh^T            (total gradient reaching h_t)
+    dh_t   = dh[t] + (da_{t+1} Wh^T) * m      (total gradient reaching h_t)
     da_t   = dh_t * act'(a_t)
-    dWh    = sum_t h_{t-1}^T da_t;  db = sum_{t,n} da_t;  dWx, dx: see ``input_gradients``
-    dh0    = da_1 Wh^T
+    dWh    = sum_t (h_{t-1} * m)^T da_t;  db = sum_{t,n} da_t;  dWx, dx: see ``input_gradients``
+    dh0    = (da_1 Wh^T) * m                  (m = 1 without recurrent dropout)
     """
     xp = array_module(dh)
     h = cache.h
@@ -134,7 +139,7 @@ def rnn_backward(dh, cache, dh_final=None):
     for t in reversed(range(T)):
         dh_t = dh_tm[t] + dh_next  # gradient from the output at t and from step t+1
         da[t] = activation_grad_from_output(cache.nonlinearity, h[t + 1], dh_t)
-        dh_next = da[t] @ cache.Wh.T  # into h_{t-1}
+        dh_next = dropped(da[t] @ cache.Wh.T, cache.recurrent_mask)  # into h_{t-1}
     dx, dWx = input_gradients(da, cache.x_tm, cache.Wx)
-    dWh = recurrent_weight_gradient(h[:-1], da)
+    dWh = recurrent_weight_gradient(dropped(h[:-1], cache.recurrent_mask), da)
     return Gradients((dx, dh_next, dWx, dWh, da.sum(axis=(0, 1))))
