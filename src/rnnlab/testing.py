@@ -2,6 +2,7 @@
 
     numerical_gradient(f, x, df)  central differences of sum(f(x) * df) w.r.t. x
     rel_error(a, b)               max|a - b| / max(max|a|, max|b|)
+    model_gradient_errors(model, loss)  that check for every parameter of a model
 """
 import numpy as np
 
@@ -47,3 +48,36 @@ def rel_error(a, b):
         return 0.0
     scale = max(np.abs(a).max(), np.abs(b).max())
     return float(np.abs(a - b).max() / scale) if scale > 0 else 0.0
+
+
+def model_gradient_errors(model, loss, num_checks=None, h=1e-5, seed=0):
+    """Relative error of each of a model's analytic gradients against central differences.
+
+    ``model`` has ``params`` and ``grads`` (dicts with the same keys); its grads must
+    already hold the gradient of ``loss`` (zero them, run forward and backward).
+    ``loss()`` runs the forward on the current parameters and returns a float; keep
+    the model in inference mode (no dropout) and in float64. ``num_checks``: perturb
+    that many random entries of each array instead of all of them.
+    -> name -> relative error (max norm over the checked entries).
+
+        numeric[k] = (loss(p + h e_k) - loss(p - h e_k)) / (2 h)
+    """
+    rng = np.random.default_rng(seed)
+    errors = {}
+    for name, p in model.params.items():
+        flat = p.reshape(-1)
+        if num_checks is None or num_checks >= flat.size:
+            entries = np.arange(flat.size)
+        else:
+            entries = rng.choice(flat.size, num_checks, replace=False)
+        numeric = np.empty(len(entries))
+        for j, k in enumerate(entries):
+            saved = flat[k]
+            flat[k] = saved + h
+            plus = loss()
+            flat[k] = saved - h
+            minus = loss()
+            flat[k] = saved
+            numeric[j] = (plus - minus) / (2 * h)
+        errors[name] = rel_error(numeric, model.grads[name].reshape(-1)[entries])
+    return errors

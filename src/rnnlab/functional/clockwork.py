@@ -87,7 +87,11 @@ def _check(x, h0, Wx, Wh, b, periods, x_dims, state_name):
     check("Wx", Wx, "DH")
     check("b", b, "H")
     check(state_name, h0, "NH")
-    H = Wh.shape[0]
+    return check_periods(periods, Wh.shape[0])
+
+
+def check_periods(periods, H):
+    """Strictly increasing positive periods that split H units into equal modules."""
     periods = tuple(int(p) for p in periods)
     if not periods or any(p < 1 for p in periods) or list(periods) != sorted(set(periods)):
         raise ValueError(f"periods: expected strictly increasing positive integers, got {periods}")

@@ -23,7 +23,7 @@ from .recurrence import (
 )
 
 
-def _check_nonlinearity(nonlinearity):
+def check_nonlinearity(nonlinearity):
     if nonlinearity not in ACTIVATIONS:
         raise ValueError(
             f"nonlinearity: expected one of {sorted(ACTIVATIONS)}, got {nonlinearity!r}"
@@ -66,7 +66,7 @@ class RNNCache:
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b, nonlinearity="tanh"):
     """One step: x (N, D), prev_h (N, H) -> next_h (N, H), cache."""
-    _check_nonlinearity(nonlinearity)
+    check_nonlinearity(nonlinearity)
     _check_rnn(x, prev_h, Wx, Wh, b, "ND")
     a = x @ Wx
     a += prev_h @ Wh
@@ -102,7 +102,7 @@ def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh", *, recurrent_mask=None):
     The final state is ``h[:, -1]`` (also ``cache.final_h``). ``recurrent_mask`` (N, H):
     variational recurrent dropout, a_t = x_t Wx + (h_{t-1} * m) Wh + b.
     """
-    _check_nonlinearity(nonlinearity)
+    check_nonlinearity(nonlinearity)
     _check_rnn(x, h0, Wx, Wh, b, "NTD")
     check_recurrent_mask(recurrent_mask, h0)
     xp = array_module(x, h0, Wx, Wh, b)

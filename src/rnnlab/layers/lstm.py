@@ -1,0 +1,102 @@
+"""LSTM layer with every option of ``functional.lstm``; LayerNormLSTM.
+
+    LSTM(units, peepholes=(), cifg=False, proj_size=None, cell_clip=None, gate_clip=None,
+         layer_norm=False, unit_forget_bias=True, **recurrent options)
+
+Parameters: Wx (D, G), Wh (P, G), b (G,); peepholes p_i, p_f, p_o (H,); Wp (H, P);
+layer norm gamma_x, gamma_h (G,), gamma_c, beta_c (H,). G = 4H (3H with cifg), P =
+proj_size or H. Keras' initialisation: Wx Glorot-uniform, Wh orthogonal, b zeros with
+the forget block at 1 (``unit_forget_bias``); peepholes start at 0 (the plain LSTM),
+gammas at 1, Wp Glorot-uniform. States: h (N, P), c (N, H).
+"""
+import numpy as np
+
+from ..functional.lstm import PEEPHOLE_GATES, lstm_backward, lstm_bias, lstm_forward
+from .base import check_positive_int
+from .initializers import glorot_uniform, orthogonal, zeros
+from .recurrent import Recurrent
+
+LAYER_NORM_KEYS = ("gamma_x", "gamma_h", "gamma_c", "beta_c")
+
+
+class LSTM(Recurrent):
+    state_names = ("h", "c")
+
+    def __init__(self, units, peepholes=(), cifg=False, proj_size=None, cell_clip=None,
+                 gate_clip=None, layer_norm=False, unit_forget_bias=True, **options):
+        super().__init__(units, **options)
+        peepholes = tuple(peepholes)
+        allowed = ("f", "o") if cifg else PEEPHOLE_GATES
+        if not set(peepholes) <= set(allowed):
+            raise ValueError(f"peepholes: expected gates among {allowed}, got {peepholes}")
+        self.peepholes = tuple(g for g in PEEPHOLE_GATES if g in peepholes)
+        self.cifg = bool(cifg)
+        self.proj_size = None if proj_size is None else check_positive_int("proj_size", proj_size)
+        for name, value in (("cell_clip", cell_clip), ("gate_clip", gate_clip)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name}: expected a positive bound or None, got {value!r}")
+        self.cell_clip, self.gate_clip = cell_clip, gate_clip
+        self.layer_norm = bool(layer_norm)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    @property
+    def state_sizes(self):
+        return (self.proj_size or self.units, self.units)
+
+    def _make_params(self, input_shape):
+        D, H, P = input_shape[-1], self.units, self.state_sizes[0]
+        G = (3 if self.cifg else 4) * H
+        params = {
+            "Wx": glorot_uniform(self.rng, (D, G), self.dtype),
+            "Wh": orthogonal(self.rng, (P, G), self.dtype),
+            "b": lstm_bias(H, 1.0 if self.unit_forget_bias else 0.0, self.cifg, self.dtype),
+        }
+        for gate in self.peepholes:
+            params["p_" + gate] = zeros(self.rng, (H,), self.dtype)
+        if self.proj_size:
+            params["Wp"] = glorot_uniform(self.rng, (H, P), self.dtype)
+        if self.layer_norm:
+            params.update(gamma_x=np.ones(G, self.dtype), gamma_h=np.ones(G, self.dtype),
+                          gamma_c=np.ones(H, self.dtype), beta_c=np.zeros(H, self.dtype))
+        return params
+
+    def cell_options(self):
+        """The keyword options of ``lstm_forward`` for this layer's weights."""
+        p = self.params
+        return dict(
+            peepholes={g: p["p_" + g] for g in self.peepholes} or None,
+            cifg=self.cifg,
+            Wp=p.get("Wp"),
+            cell_clip=self.cell_clip,
+            gate_clip=self.gate_clip,
+            layer_norm={k: p[k] for k in LAYER_NORM_KEYS} if self.layer_norm else None,
+        )
+
+    def _run(self, x, states, recurrent_mask):
+        p = self.params
+        y, cache = lstm_forward(x, states[0], p["Wx"], p["Wh"], p["b"], states[1],
+                                recurrent_mask=recurrent_mask, **self.cell_options())
+        return y, (cache.h, cache.c), cache
+
+    def _run_backward(self, dsteps, cache):
+        grads = lstm_backward(dsteps[0], cache, dc=dsteps[1])
+        return grads[0], (grads[1], grads.dc0), lstm_parameter_gradients(grads)
+
+
+def lstm_parameter_gradients(grads):
+    """name -> gradient of every LSTM parameter in a ``lstm_backward`` result."""
+    _, _, dWx, dWh, db = grads
+    out = {"Wx": dWx, "Wh": dWh, "b": db}
+    for gate, dp in getattr(grads, "dpeepholes", {}).items():
+        out["p_" + gate] = dp
+    if hasattr(grads, "dWp"):
+        out["Wp"] = grads.dWp
+    out.update(getattr(grads, "dlayer_norm", {}))
+    return out
+
+
+class LayerNormLSTM(LSTM):
+    """The LSTM with layer normalisation (Ba, Kiros & Hinton 2016) of x Wx, h Wh and c."""
+
+    def __init__(self, units, **options):
+        super().__init__(units, layer_norm=True, **options)

@@ -1,0 +1,4 @@
+"""Models: compositions of layers."""
+from .sequential import Sequential
+
+__all__ = ["Sequential"]
