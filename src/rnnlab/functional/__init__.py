@@ -29,7 +29,7 @@ from .gru import (
     split_gru_gates,
 )
 from .layer_norm import layer_norm_backward, layer_norm_forward
-from .losses import temporal_softmax_loss
+from .losses import mean_squared_error, softmax_loss, temporal_softmax_loss, token_softmax_loss
 from .lstm import (
     CIFG_GATE_ORDER as LSTM_CIFG_GATE_ORDER,
     GATE_ORDER as LSTM_GATE_ORDER,
@@ -67,6 +67,7 @@ __all__ = [
     "layer_norm_backward",
     "layer_norm_forward",
     "log_softmax",
+    "mean_squared_error",
     "lstm_backward",
     "lstm_bias",
     "lstm_forward",
@@ -80,10 +81,12 @@ __all__ = [
     "rnn_step_forward",
     "sigmoid",
     "softmax",
+    "softmax_loss",
     "split_gates",
     "split_gru_gates",
     "tanh",
     "temporal_affine_backward",
     "temporal_affine_forward",
     "temporal_softmax_loss",
+    "token_softmax_loss",
 ]

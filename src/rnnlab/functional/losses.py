@@ -1,4 +1,6 @@
-"""Losses over sequences of scores."""
+"""Losses: softmax cross-entropy (per step or per sequence) and mean squared error."""
+import math
+
 from .activations import log_softmax
 from .backend import array_module
 from .checks import ShapeChecker, check_ids
@@ -31,3 +33,46 @@ def temporal_softmax_loss(x, y, mask=None):
     dx[rows, y_flat] -= 1
     dx *= (weight / max(N, 1))[:, None]
     return float(loss), dx.reshape(N, T, V)
+
+
+def softmax_loss(x, y):
+    """Softmax cross-entropy averaged over the batch: x (N, V) scores, y (N,) integer
+    targets -> (loss, dx (N, V)); the T = 1 case of ``temporal_softmax_loss``."""
+    ShapeChecker()("x", x, "NV")
+    loss, dx = temporal_softmax_loss(x[:, None], array_module(x).asarray(y)[:, None])
+    return loss, dx[:, 0]
+
+
+def mean_squared_error(pred, target, mask=None):
+    """Mean of (pred - target)^2 over every element (of the steps where ``mask`` (N, T)
+    is set, for (N, T, ...) arrays) -> (loss, dpred).
+
+    loss = (1/K) sum_k m_k (pred_k - target_k)^2,   K = number of counted elements
+    dpred = (2/K) m (pred - target)
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"target: expected the shape of the predictions {pred.shape}, "
+                         f"got {target.shape}")
+    diff = pred - target
+    if mask is not None:
+        weight = ShapeChecker(N=pred.shape[0], T=pred.shape[1])("mask", mask, "NT", floating=False)
+        diff *= weight.reshape(weight.shape + (1,) * (pred.ndim - 2)).astype(pred.dtype)
+        count = max(float(weight.sum()) * math.prod(pred.shape[2:]), 1.0)
+    else:
+        count = max(pred.size, 1)
+    return float((diff * diff).sum() / count), diff * (2 / count)
+
+
+def token_softmax_loss(x, y, mask=None):
+    """``temporal_softmax_loss`` averaged over the counted tokens instead of the batch:
+    nats per token, the figure language models report -> (loss, dx (N, T, V)).
+
+    loss = -(1/K) sum_{n,t} mask[n,t] log p[n,t,y[n,t]],   K = sum mask (N T without)
+    dx = (N / K) * the temporal loss's dx
+    """
+    total, dx = temporal_softmax_loss(x, y, mask)
+    N, T = x.shape[:2]
+    count = N * T if mask is None else int(array_module(x).sum(mask))
+    scale = N / max(count, 1)
+    dx *= scale
+    return total * scale, dx

@@ -77,19 +77,24 @@ class Alignment:
         return dfinal * ~has_steps[:, None]
 
 
+def check_lengths(lengths, N, T):
+    """(N,) integers in [0, T], as an array."""
+    lengths = np.asarray(lengths)
+    if lengths.shape != (N,) or not np.issubdtype(lengths.dtype, np.integer):
+        raise ValueError(f"lengths: expected {N} integers (one per sequence), "
+                         f"got {lengths.dtype} array of shape {lengths.shape}")
+    if lengths.size and (lengths.min() < 0 or lengths.max() > T):
+        raise ValueError(f"lengths: expected values in [0, T] = [0, {T}], "
+                         f"got {lengths.min()}..{lengths.max()}")
+    return lengths
+
+
 def alignment_from_mask(mask, lengths, N, T, reverse):
     """An Alignment from a (N, T) mask or (N,) lengths (at most one), checked."""
     if mask is not None and lengths is not None:
         raise ValueError("mask, lengths: expected at most one of them, got both")
     if lengths is not None:
-        lengths = np.asarray(lengths)
-        if lengths.shape != (N,) or not np.issubdtype(lengths.dtype, np.integer):
-            raise ValueError(f"lengths: expected {N} integers (one per sequence), "
-                             f"got {lengths.dtype} array of shape {lengths.shape}")
-        if lengths.size and (lengths.min() < 0 or lengths.max() > T):
-            raise ValueError(f"lengths: expected values in [0, T] = [0, {T}], "
-                             f"got {lengths.min()}..{lengths.max()}")
-        return Alignment(N, T, lengths, None, reverse)
+        return Alignment(N, T, check_lengths(lengths, N, T), None, reverse)
     if mask is None:
         return Alignment(N, T, None, None, reverse)
     mask = np.asarray(mask)

@@ -45,7 +45,7 @@ class Bidirectional(Layer):
         rng = rng if rng is not None else self.rng  # one stream: the copies differ
         for layer in self.sublayers():
             layer.build(input_shape, dtype, rng)
-        self.dtype, self.built = np.dtype(dtype), True
+        self.dtype, self.built, self.input_shape = np.dtype(dtype), True, tuple(input_shape)
         return self.output_shape(tuple(input_shape))
 
     def output_shape(self, input_shape):

@@ -16,7 +16,7 @@ class TimeDistributed(Layer):
 
     def build(self, input_shape, dtype=None, rng=None):
         out = self.layer.build(tuple(input_shape[1:]), dtype or self.dtype, rng)
-        self.built, self.dtype = True, self.layer.dtype
+        self.built, self.dtype, self.input_shape = True, self.layer.dtype, tuple(input_shape)
         return (input_shape[0],) + tuple(out)
 
     def sublayers(self):

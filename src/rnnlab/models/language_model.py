@@ -1,0 +1,95 @@
+"""LanguageModel: Embedding -> stacked recurrent layers (any cell) with dropout ->
+time-distributed affine to scores over the vocabulary.
+
+    scores = model.forward(ids)              ids (N, T) -> (N, T, V)
+    loss = model.loss(x, y)                  mean cross-entropy per token (nats); fills grads
+    ids = model.sample(200, prime=[...], temperature=0.8, top_k=None, top_p=None, seed=0)
+
+With ``stateful=True`` the final states of one batch start the next (truncated BPTT
+over connected batches); ``reset_states()`` starts afresh.
+"""
+import numpy as np
+
+from ..functional.losses import token_softmax_loss
+from ..layers import Dense, Embedding, Recurrent, TimeDistributed
+from ..layers.base import check_positive_int
+from .base import Model
+from .sampling import check_sampling, sample_next
+from .sequential import Sequential
+from .stack import recurrent_stack
+
+
+class LanguageModel(Model):
+    name = "language_model"
+
+    def __init__(self, vocab_size, embedding_dim=64, hidden_size=128, num_layers=2, cell="lstm",
+                 dropout=0.0, stateful=False, dtype="float32", seed=None, **cell_options):
+        self.config = dict(vocab_size=vocab_size, embedding_dim=embedding_dim,
+                           hidden_size=hidden_size, num_layers=num_layers, cell=cell,
+                           dropout=dropout, stateful=stateful, dtype=str(np.dtype(dtype)),
+                           **cell_options)
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        check_positive_int("num_layers", num_layers)
+        layers = [Embedding(vocab_size, embedding_dim)]
+        layers += recurrent_stack(cell, hidden_size, num_layers, dropout, stateful=stateful,
+                                  **cell_options)
+        layers.append(TimeDistributed(Dense(vocab_size)))
+        self.net = Sequential(layers, input_shape=(None,), dtype=dtype, seed=seed, name=self.name)
+        self.layers = self.net.layers
+
+    def forward(self, ids):
+        """ids (N, T) -> scores (N, T, V)."""
+        return self.net.forward(ids)
+
+    def backward(self, dscores):
+        return self.net.backward(dscores)
+
+    def loss(self, x, y, mask=None):
+        """Zero the gradients, run forward and backward on inputs x (N, T) and targets
+        y (N, T) -> the mean cross-entropy per counted token, in nats.
+
+        loss = -(1/K) sum_{n,t} m[n,t] log p(y[n,t] | x[n,:t+1]),  K = sum m
+        """
+        loss, dscores = token_softmax_loss(self.forward(x), np.asarray(y), mask)
+        self.zero_grad()
+        self.backward(dscores)
+        return loss
+
+    def evaluate(self, x, y, mask=None):
+        """The loss without touching the gradients (inference mode)."""
+        with self.inference():
+            return token_softmax_loss(self.forward(x), np.asarray(y), mask)[0]
+
+    def sample(self, length, prime=(), temperature=1.0, top_k=None, top_p=None, seed=None):
+        """Generate ``length`` token ids after ``prime`` (a sequence of ids; without one the
+        first token is drawn uniformly, as char-rnn). Reproducible for a fixed ``seed``;
+        the training state (mode, carried states) is left as it was."""
+        check_sampling(temperature, top_k, top_p)
+        length = int(length)
+        rng = np.random.default_rng(seed)
+        prime = np.asarray(list(prime), dtype=np.int64)
+        generated = []
+        if prime.size == 0:
+            prime = rng.integers(self.vocab_size, size=1)
+            generated.append(int(prime[0]))
+        with self.inference():
+            self.reset_states()  # sampling starts from zero states
+            scores, states = self.step(prime[None], None)
+            while len(generated) < length:
+                token = sample_next(scores[:, -1], rng, temperature, top_k, top_p)
+                generated.append(int(token[0]))
+                scores, states = self.step(token[:, None], states)
+        return generated[:length]
+
+    def step(self, ids, states):
+        """Run ids (N, T) from explicit states (a list per recurrent layer, None for
+        zeros) -> (scores (N, T, V), the states after the last step)."""
+        x, new_states, k = np.asarray(ids), [], 0
+        for layer in self.layers:
+            if isinstance(layer, Recurrent):
+                x = layer.forward(x, initial_state=None if states is None else states[k])
+                new_states.append(layer.final_states)
+                k += 1
+            else:
+                x = layer.forward(x)
+        return x, new_states
