@@ -103,12 +103,14 @@ def test_language_model_loss_is_nats_per_token_and_state_carries(rng):
     whole = model.evaluate(x, y)
     model.reset_states()
     halves = (model.evaluate(x[:, :4], y[:, :4]) + model.evaluate(x[:, 4:], y[:, 4:])) / 2
-    # inference mode restores the carried state: evaluate twice with the state carried by loss
     model.reset_states()
     first = model.loss(x[:, :4], y[:, :4])
     second = model.loss(x[:, 4:], y[:, 4:])
     assert abs((first + second) / 2 - whole) < 1e-12
-    assert abs(halves - whole) > 1e-6  # evaluate does not carry state between calls
+    assert abs(halves - whole) < 1e-12
+    model.reset_states()
+    unconnected = model.evaluate(x[:, 4:], y[:, 4:])
+    assert abs(unconnected - (2 * whole - first)) > 1e-6  # the carried state mattered
     scores = model.forward(x[:, :1])
     assert scores.shape == (2, 1, 5)
 

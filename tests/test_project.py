@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import rnnlab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,3 +38,17 @@ def test_example_rejects_a_missing_file_in_one_line(tmp_path):
     assert result.returncode != 0
     assert result.stderr.count("\n") == 1 and "nope.txt" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("example,expected", [
+    ("one_to_one.py", "two spirals: test accuracy"),
+    ("one_to_many.py", "waveforms: test mse"),
+    ("many_to_one.py", "T = 50: test mse"),
+    ("bidirectional_tagger.py", "forward-only LSTM"),
+    ("qa_seq2seq.py", "held-out paraphrases answered exactly"),
+])
+def test_each_example_runs_and_reports(example, expected):
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / example), "--seconds", "1"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout

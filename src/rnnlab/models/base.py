@@ -34,9 +34,10 @@ class Model:
         return self.train(False)
 
     @contextmanager
-    def inference(self):
-        """Inference mode for a while (sampling, decoding): dropout off, and the carried
-        states of stateful layers and every layer's mode restored afterwards."""
+    def inference(self, keep_states=False):
+        """Inference mode for a while (sampling, decoding): dropout off; afterwards every
+        layer's mode is restored, and so are the carried states of stateful layers unless
+        ``keep_states`` (then they carry on from where inference left them)."""
         inner = [layer for top in self.layers for layer in top.walk()]
         modes = [layer.training for layer in inner]
         states = [layer.states for layer in inner if isinstance(layer, Recurrent)]
@@ -47,7 +48,8 @@ class Model:
             for layer, mode in zip(inner, modes):
                 layer.training = mode
             for layer, saved in zip([x for x in inner if isinstance(x, Recurrent)], states):
-                layer.states = saved
+                if not keep_states:
+                    layer.states = saved
 
     def reset_states(self):
         """Forget the carried state of every stateful layer."""

@@ -56,8 +56,9 @@ class LanguageModel(Model):
         return loss
 
     def evaluate(self, x, y, mask=None):
-        """The loss without touching the gradients (inference mode)."""
-        with self.inference():
+        """The loss without touching the gradients, in inference mode. A stateful model
+        carries its state across calls, as ``loss`` does (``reset_states()`` first)."""
+        with self.inference(keep_states=True):
             return token_softmax_loss(self.forward(x), np.asarray(y), mask)[0]
 
     def sample(self, length, prime=(), temperature=1.0, top_k=None, top_p=None, seed=None):
