@@ -26,14 +26,19 @@ def numerical_gradient(f, x, df, h=1e-5):
     grad = np.zeros_like(x, dtype=np.float64)
     flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
     for k in range(flat_x.size):
-        saved = flat_x[k]
-        flat_x[k] = saved + h
-        plus = weighted_sum()
-        flat_x[k] = saved - h
-        minus = weighted_sum()
-        flat_x[k] = saved
-        flat_grad[k] = (plus - minus) / (2 * h)
+        flat_grad[k] = _central_difference(weighted_sum, flat_x, k, h)
     return grad
+
+
+def _central_difference(loss, flat, k, h):
+    """(loss(flat + h e_k) - loss(flat - h e_k)) / (2 h), flat[k] restored afterwards."""
+    saved = flat[k]
+    flat[k] = saved + h
+    plus = loss()
+    flat[k] = saved - h
+    minus = loss()
+    flat[k] = saved
+    return (plus - minus) / (2 * h)
 
 
 def rel_error(a, b):
@@ -70,14 +75,6 @@ def model_gradient_errors(model, loss, num_checks=None, h=1e-5, seed=0):
             entries = np.arange(flat.size)
         else:
             entries = rng.choice(flat.size, num_checks, replace=False)
-        numeric = np.empty(len(entries))
-        for j, k in enumerate(entries):
-            saved = flat[k]
-            flat[k] = saved + h
-            plus = loss()
-            flat[k] = saved - h
-            minus = loss()
-            flat[k] = saved
-            numeric[j] = (plus - minus) / (2 * h)
+        numeric = np.array([_central_difference(loss, flat, k, h) for k in entries])
         errors[name] = rel_error(numeric, model.grads[name].reshape(-1)[entries])
     return errors

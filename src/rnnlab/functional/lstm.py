@@ -264,7 +264,7 @@ def _step_backward(cache, t, dh, dc, grads):
     a = LN(h_prev Wh; gamma_h) =>  dah = normalize_backward(da * gamma_h)   (dah = da without LN)
     """
     opts, w = cache.opts, cache.w
-    gates, c_prev, c, u = cache.gates[t], cache.c[t], cache.c[t + 1], cache.tanh_c[t]
+    gates, c_prev, u = cache.gates[t], cache.c[t], cache.tanh_c[t]
     o, g, f = (_block(gates, opts, name) for name in ("o", "g", "f"))
     i = _input_gate(gates, opts)
     dm = dh @ w["Wp"].T if opts.projection else dh
