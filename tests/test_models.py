@@ -192,3 +192,9 @@ def test_summary_lists_layers_shapes_and_counts():
     assert f"Total params: {50 * 8 + 4 * 16 * (8 + 16 + 1) + 4 * 16 * 33 + 51:,}" in text
     with pytest.raises(ValueError, match=r"summary: the model is not built yet"):
         Sequential([LSTM(3)]).summary()
+
+
+def test_sequential_casts_floating_inputs_to_its_dtype(rng):
+    model = Sequential([LSTM(4, return_sequences=True), Dense(2)], seed=0)
+    y = model.forward(rng.standard_normal((2, 3, 5)))  # float64 in, a float32 model
+    assert y.dtype == np.float32 and model.params["lstm/Wx"].dtype == np.float32

@@ -44,6 +44,8 @@ class Sequential(Model):
         """x (N, T, ...) -> the last layer's output. ``mask`` (N, T) or ``lengths`` (N,)
         mark each sequence's valid steps (an Embedding with mask_zero makes its own)."""
         x = np.asarray(x)
+        if np.issubdtype(x.dtype, np.floating) and x.dtype != self.dtype:
+            x = x.astype(self.dtype)  # as Keras: inputs take the model's dtype
         if not self.built:
             self.build(x.shape[1:])
         if lengths is not None:
