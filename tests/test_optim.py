@@ -1,16 +1,46 @@
-"""Optimizers against torch.optim on the same gradients; global-norm clipping."""
+"""Optimizers and schedules against torch.optim on the same gradients; clipping."""
 import numpy as np
 import pytest
 import torch
 
-from rnnlab.optim import Adam, clip_global_norm
+from rnnlab.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    Cosine,
+    ExponentialDecay,
+    ReduceOnPlateau,
+    RMSprop,
+    StepDecay,
+    Warmup,
+    clip_global_norm,
+    make_optimizer,
+    optimizer_from_hyperparameters,
+    schedule_from_state,
+)
+
+OPTIMIZER_PAIRS = {
+    "sgd": (lambda: SGD(0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
+    "momentum": (lambda: SGD(0.05, momentum=0.9, weight_decay=0.01),
+                 lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.01)),
+    "nesterov": (lambda: SGD(0.05, momentum=0.8, nesterov=True),
+                 lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True)),
+    "rmsprop": (lambda: RMSprop(0.01, alpha=0.9, weight_decay=0.001),
+                lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.001)),
+    "adam": (lambda: Adam(0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
+    "adam_l2": (lambda: Adam(0.01, weight_decay=0.1), lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1)),
+    "adamw": (lambda: AdamW(0.01, weight_decay=0.1), lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1)),
+}
 
 
-def test_adam_matches_torch_for_20_steps():
+@pytest.mark.parametrize("kind", list(OPTIMIZER_PAIRS))
+def test_optimizer_matches_torch_for_20_steps(kind):
+    make_ours, make_theirs = OPTIMIZER_PAIRS[kind]
     rng = np.random.default_rng(0)
-    params = {"W": rng.standard_normal((4, 3)).astype(np.float32), "b": rng.standard_normal(3).astype(np.float32)}
+    params = {"W": rng.standard_normal((4, 3)).astype(np.float32),
+              "b": rng.standard_normal(3).astype(np.float32)}
     torch_params = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in params.items()}
-    ours, theirs = Adam(learning_rate=0.01), torch.optim.Adam(torch_params.values(), lr=0.01)
+    ours, theirs = make_ours(), make_theirs(torch_params.values())
     for _ in range(20):
         grads = {k: rng.standard_normal(v.shape).astype(np.float32) for k, v in params.items()}
         ours.step(params, grads)
@@ -19,7 +49,82 @@ def test_adam_matches_torch_for_20_steps():
         theirs.step()
     for k in params:
         np.testing.assert_allclose(params[k], torch_params[k].detach().numpy(), rtol=0, atol=1e-6)
-    assert ours.state["t"] == 20
+    assert ours.state["step"] == 20
+
+
+def test_optimizer_state_round_trips():
+    rng = np.random.default_rng(1)
+    params = {"W": rng.standard_normal((3, 2))}
+    grads = {"W": rng.standard_normal((3, 2))}
+    first = Adam(0.01, beta1=0.8)
+    first.step(params, grads)
+    second = optimizer_from_hyperparameters(first.hyperparameters())
+    second.load_state_arrays({k: v.copy() for k, v in first.state_arrays().items()},
+                             first.state["step"])
+    a, b = params["W"].copy(), params["W"].copy()
+    first.step({"W": a}, grads)
+    second.step({"W": b}, grads)
+    np.testing.assert_array_equal(a, b)
+    assert sorted(first.state_arrays()) == ["m/W", "v/W"]
+
+
+def torch_factors(make_scheduler, epochs, per_iteration, iterations_per_epoch=3, metrics=None):
+    """The learning-rate factors torch's scheduler gives at each update."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = make_scheduler(opt)
+    factors = []
+    for epoch in range(epochs):
+        for _ in range(iterations_per_epoch):
+            factors.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if per_iteration:
+                sched.step()
+        if not per_iteration:
+            sched.step(metrics[epoch]) if metrics else sched.step()
+    return factors
+
+
+def our_factors(schedule, epochs, iterations_per_epoch=3, metrics=None):
+    factors, iteration = [], 0
+    for epoch in range(epochs):
+        for _ in range(iterations_per_epoch):
+            factors.append(schedule(iteration, epoch))
+            iteration += 1
+        if metrics:
+            schedule.observe(metrics[epoch])
+    return factors
+
+
+@pytest.mark.parametrize("ours,theirs,per_iteration", [
+    (lambda: ExponentialDecay(0.9), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9), False),
+    (lambda: StepDecay(2, 0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 2, 0.5), False),
+    (lambda: Cosine(18, 0.1), lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 18, eta_min=0.1), True),
+    (lambda: Warmup(5), lambda o: torch.optim.lr_scheduler.LinearLR(o, 1 / 5, 1.0, total_iters=4), True),
+])
+def test_schedules_match_torch(ours, theirs, per_iteration):
+    np.testing.assert_allclose(our_factors(ours(), 6), torch_factors(theirs, 6, per_iteration),
+                               rtol=1e-12)
+
+
+def test_cosine_stays_at_its_floor_after_the_last_iteration():
+    assert Cosine(10, 0.1)(25, 0) == pytest.approx(0.1)  # torch's cosine would rise again
+
+
+def test_reduce_on_plateau_matches_torch():
+    metrics = [1.0, 0.9, 0.95, 0.92, 0.91, 0.9, 0.5, 0.6, 0.7, 0.8]
+    ours = ReduceOnPlateau(factor=0.5, patience=1)
+    theirs = lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, factor=0.5, patience=1)  # noqa: E731
+    np.testing.assert_allclose(our_factors(ours, 10, metrics=metrics),
+                               torch_factors(theirs, 10, False, metrics=metrics), rtol=1e-12)
+    restored = schedule_from_state(ours.state())
+    assert restored.state() == ours.state()
+
+
+def test_warmup_composes_and_round_trips():
+    schedule = Warmup(4, then=Cosine(10))
+    assert schedule(0, 0) == pytest.approx(0.25 * Cosine(10)(0, 0))
+    assert schedule_from_state(schedule.state())(7, 0) == schedule(7, 0)
 
 
 def test_clip_global_norm_matches_torch():
@@ -38,8 +143,13 @@ def test_clip_global_norm_matches_torch():
     np.testing.assert_array_equal(small["a"], [0.3, 0.4])
 
 
-def test_adam_rejects_bad_hyperparameters():
-    with pytest.raises(ValueError, match=r"learning_rate: expected a positive number, got 0"):
-        Adam(learning_rate=0)
-    with pytest.raises(ValueError, match=r"beta2: expected a number in \[0, 1\), got 1.0"):
-        Adam(beta2=1.0)
+@pytest.mark.parametrize("call,message", [
+    (lambda: Adam(learning_rate=0), r"learning_rate: expected a positive number, got 0"),
+    (lambda: Adam(beta2=1.0), r"beta2: expected a number in \[0, 1\), got 1.0"),
+    (lambda: SGD(0.1, nesterov=True), r"nesterov: needs a momentum > 0"),
+    (lambda: make_optimizer("adagrad", 0.1), r"optimizer: expected one of .* got 'adagrad'"),
+    (lambda: ExponentialDecay(1.5), r"learning_rate_decay: expected a number in \(0, 1\], got 1.5"),
+])
+def test_bad_hyperparameters_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
