@@ -6,9 +6,38 @@ from ..layers import Recurrent
 
 
 class Model:
-    """A model holds ``layers`` (an ordered list, named uniquely); subclasses wire them."""
+    """A model holds ``layers`` (an ordered list, named uniquely); subclasses wire them
+    and define ``_loss(*batch) -> (loss, backprop)``, backprop() filling the grads."""
 
     name = "model"
+    config = None  # the constructor's arguments, JSON-ready (None: not rebuildable)
+
+    def loss(self, *batch, **options):
+        """Zero the gradients, run forward and backward -> the loss (a float)."""
+        value, backprop = self._loss(*batch, **options)
+        self.zero_grad()
+        backprop()
+        return value
+
+    def evaluate(self, *batch, **options):
+        """The loss without touching the gradients, in inference mode. A stateful model
+        carries its state across calls, as ``loss`` does (``reset_states()`` first)."""
+        with self.inference(keep_states=True):
+            return self._loss(*batch, **options)[0]
+
+    def _recurrent_layers(self):
+        return {path: layer for top in self.layers for path, layer in walk_paths(top)
+                if isinstance(layer, Recurrent)}
+
+    def carried_states(self):
+        """Path -> the states a stateful layer carries into the next batch (None: zeros)."""
+        return {path: layer.states for path, layer in self._recurrent_layers().items()
+                if layer.stateful}
+
+    def set_carried_states(self, states):
+        layers = self._recurrent_layers()
+        for path, value in states.items():
+            layers[path].states = None if value is None else tuple(value)
 
     @property
     def params(self):
@@ -82,6 +111,13 @@ class Model:
         text = "\n".join(lines)
         print_fn(text)
         return text
+
+
+def walk_paths(layer, prefix=""):
+    path = prefix + layer.name
+    yield path, layer
+    for inner in layer.sublayers():
+        yield from walk_paths(inner, path + "/")
 
 
 def _shape_text(shape):

@@ -4,6 +4,8 @@
 
 The loss is the mean squared error against target sequences (N, steps, M).
 """
+import numpy as np
+
 from ..functional.losses import mean_squared_error
 from ..layers import Dense, RepeatVector, TimeDistributed
 from ..layers.base import check_positive_int
@@ -15,13 +17,18 @@ from .stack import recurrent_stack
 class SequenceGenerator(Model):
     name = "sequence_generator"
 
-    def __init__(self, output_dim, steps, hidden_size=64, num_layers=1, cell="lstm",
-                 dtype="float32", seed=None, **cell_options):
+    def __init__(self, output_dim, steps, input_dim=None, hidden_size=64, num_layers=1,
+                 cell="lstm", dtype="float32", seed=None, **cell_options):
+        self.config = dict(output_dim=output_dim, steps=steps, input_dim=input_dim,
+                           hidden_size=hidden_size,
+                           num_layers=num_layers, cell=cell, dtype=str(np.dtype(dtype)),
+                           **cell_options)
         check_positive_int("output_dim", output_dim)
         layers = [Dense(hidden_size, activation="tanh"), RepeatVector(steps)]
         layers += recurrent_stack(cell, hidden_size, num_layers, **cell_options)
         layers.append(TimeDistributed(Dense(output_dim)))
-        self.net = Sequential(layers, dtype=dtype, seed=seed, name=self.name)
+        self.net = Sequential(layers, input_shape=None if input_dim is None else (input_dim,),
+                              dtype=dtype, seed=seed, name=self.name)
         self.layers = self.net.layers
 
     def forward(self, x):
@@ -31,12 +38,10 @@ class SequenceGenerator(Model):
     def backward(self, dy):
         return self.net.backward(dy)
 
-    def loss(self, x, target):
-        """Zero the gradients, forward and backward -> the mean squared error."""
+    def _loss(self, x, target):
+        """-> the mean squared error, and its backprop."""
         loss, dy = mean_squared_error(self.forward(x), target)
-        self.zero_grad()
-        self.backward(dy)
-        return loss
+        return loss, lambda: self.backward(dy)
 
     def predict(self, x):
         with self.inference():

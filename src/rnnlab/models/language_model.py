@@ -3,6 +3,7 @@ time-distributed affine to scores over the vocabulary.
 
     scores = model.forward(ids)              ids (N, T) -> (N, T, V)
     loss = model.loss(x, y)                  mean cross-entropy per token (nats); fills grads
+    loss = model.evaluate(x, y)              the same in inference mode, grads untouched
     ids = model.sample(200, prime=[...], temperature=0.8, top_k=None, top_p=None, seed=0)
 
 With ``stateful=True`` the final states of one batch start the next (truncated BPTT
@@ -44,22 +45,14 @@ class LanguageModel(Model):
     def backward(self, dscores):
         return self.net.backward(dscores)
 
-    def loss(self, x, y, mask=None):
-        """Zero the gradients, run forward and backward on inputs x (N, T) and targets
-        y (N, T) -> the mean cross-entropy per counted token, in nats.
+    def _loss(self, x, y, mask=None):
+        """Inputs x (N, T) and targets y (N, T) -> the mean cross-entropy per counted
+        token, in nats, and its backprop.
 
         loss = -(1/K) sum_{n,t} m[n,t] log p(y[n,t] | x[n,:t+1]),  K = sum m
         """
         loss, dscores = token_softmax_loss(self.forward(x), np.asarray(y), mask)
-        self.zero_grad()
-        self.backward(dscores)
-        return loss
-
-    def evaluate(self, x, y, mask=None):
-        """The loss without touching the gradients, in inference mode. A stateful model
-        carries its state across calls, as ``loss`` does (``reset_states()`` first)."""
-        with self.inference(keep_states=True):
-            return token_softmax_loss(self.forward(x), np.asarray(y), mask)[0]
+        return loss, lambda: self.backward(dscores)
 
     def sample(self, length, prime=(), temperature=1.0, top_k=None, top_p=None, seed=None):
         """Generate ``length`` token ids after ``prime`` (a sequence of ids; without one the

@@ -30,6 +30,10 @@ class Seq2Seq(Model):
         if cell not in CELLS or cell == "depth_gated_lstm":
             allowed = sorted(set(CELLS) - {"depth_gated_lstm"})
             raise ValueError(f"cell: expected one of {allowed}, got {cell!r}")
+        self.config = dict(source_vocab_size=source_vocab_size, target_vocab_size=target_vocab_size,
+                           embedding_dim=embedding_dim, hidden_size=hidden_size, cell=cell,
+                           bidirectional=bidirectional, dropout=dropout, start_id=start_id,
+                           end_id=end_id, dtype=str(np.dtype(dtype)), **cell_options)
         self.start_id, self.end_id = start_id, end_id
         self.bidirectional = bool(bidirectional)
         make = CELLS[cell]
@@ -74,19 +78,21 @@ class Seq2Seq(Model):
     def forward(self, source, target_in):
         return self.decode_scores(target_in, self.encode(source))
 
-    def loss(self, source, target):
-        """Zero the gradients, forward and backward -> mean cross-entropy per target token.
-        target (N, T+1): start, the words, end, then padding 0."""
+    def _loss(self, source, target):
+        """target (N, T+1): start, the words, end, then padding 0 -> the mean cross-entropy
+        per target token, and its backprop (decoder, then encoder through its state)."""
         source, target = np.asarray(source), np.asarray(target)
         target_in, target_out = target[:, :-1], target[:, 1:]
         scores = self.forward(source, target_in)
         loss, dscores = token_softmax_loss(scores, target_out, target_out != 0)
-        self.zero_grad()
-        dout = self.projection.backward(dscores)
-        n_states = len(self.decoder.state_names)
-        self.target_embedding.backward(self.decoder.backward((dout,) + (None,) * n_states))
-        self._encode_backward(self.decoder.dinitial_state)
-        return loss
+
+        def backprop():
+            dout = self.projection.backward(dscores)
+            n_states = len(self.decoder.state_names)
+            self.target_embedding.backward(self.decoder.backward((dout,) + (None,) * n_states))
+            self._encode_backward(self.decoder.dinitial_state)
+
+        return loss, backprop
 
     def step(self, tokens, states):
         """One decoder step: tokens (B,), states -> (log-probabilities (B, V), new states).

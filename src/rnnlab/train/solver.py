@@ -1,0 +1,283 @@
+"""The Solver: trains a model on its data, in the style of the source material.
+
+    solver = Solver(model, {"train": train_ids, "val": val_ids}, batch_size=32,
+                    seq_length=64, num_epochs=10, print_every=100, learning_rate=2e-3,
+                    learning_rate_decay=0.95, optimizer="adam", grad_clip=5.0,
+                    checkpoint_dir="run", verbose=True)
+    iters, losses = solver.train()
+    solver = Solver.resume("run", data)         # later, in another process
+
+``data["train"]`` (and optionally ``data["val"]``) is a 1-D array of token ids (a
+language model: full, connected batches, truncated BPTT with the state carried from
+batch to batch and reset at each epoch's start), a tuple of per-example columns
+(padded, length-bucketed batches: classification, seq2seq) or a batcher.
+
+Each update: learning rate = ``learning_rate`` * schedule factor (per-epoch
+``learning_rate_decay`` by default); loss, forward and backward; abort (TrainingError)
+when the loss is not finite or exceeds 3x the first loss (char-rnn); global-norm
+clipping; the optimizer step. Every ``eval_every`` iterations (default: once per
+epoch) the validation loss; the best is checkpointed as ``best``; ``patience``
+evaluations without improvement stop the run; so do ``max_time`` seconds and
+``max_iterations`` updates. The run is deterministic given ``seed`` (data order and
+dropout masks), and a resumed run continues bit for bit.
+"""
+import math
+import time
+
+import numpy as np
+
+from ..data.batching import LanguageModelBatches, PaddedBatches
+from ..optim import (
+    Constant,
+    ExponentialDecay,
+    Warmup,
+    clip_global_norm,
+    make_optimizer,
+    optimizer_from_hyperparameters,
+    schedule_from_state,
+)
+from .checkpoint import CheckpointManager, read_checkpoint, rng_states, seed_layers, set_rng_states
+from .progress import JsonlLog, Progress
+
+SETTINGS = ("batch_size", "seq_length", "num_epochs", "print_every", "learning_rate",
+            "learning_rate_decay", "grad_clip", "eval_every", "eval_batches", "patience",
+            "max_time", "max_iterations", "checkpoint_every", "keep_last", "seed")
+
+
+class TrainingError(RuntimeError):
+    """Training went wrong in a way more steps will not fix (divergence)."""
+
+
+def make_batches(split, batch_size, seq_length, seed):
+    """A batcher from a split of ``data``: ids -> LanguageModelBatches, a tuple of
+    columns -> PaddedBatches, a batcher as it is."""
+    if hasattr(split, "batches"):
+        return split
+    if isinstance(split, tuple):
+        return PaddedBatches(split, batch_size, seed)
+    return LanguageModelBatches(split, batch_size, seq_length)
+
+
+def global_norm(arrays):
+    return math.sqrt(sum(float(np.vdot(a, a)) for a in arrays.values()))
+
+
+class Solver:
+    def __init__(self, model, data, *, batch_size=32, seq_length=64, num_epochs=10,
+                 print_every=10, learning_rate=2e-3, learning_rate_decay=1.0, optimizer="adam",
+                 grad_clip=5.0, schedule=None, warmup=0, eval_every=None, eval_batches=None,
+                 patience=None, max_time=None, max_iterations=None, checkpoint_dir=None,
+                 checkpoint_every=None, keep_last=3, log_path=None, vocab=None, seed=0,
+                 verbose=True, progress=None):
+        if "train" not in data:
+            raise ValueError(f"data: expected a 'train' entry, got keys {sorted(data)}")
+        for name in ("num_epochs", "print_every", "batch_size", "seq_length"):
+            value = locals()[name]
+            if not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        if grad_clip is not None and not grad_clip > 0:
+            raise ValueError(f"grad_clip: expected a positive number or None, got {grad_clip!r}")
+        self.model, self.vocab, self.verbose, self.progress_bar = model, vocab, verbose, progress
+        self.batch_size, self.seq_length, self.num_epochs = batch_size, seq_length, num_epochs
+        self.print_every, self.learning_rate = print_every, learning_rate
+        self.learning_rate_decay, self.grad_clip = learning_rate_decay, grad_clip
+        self.eval_every, self.eval_batches, self.patience = eval_every, eval_batches, patience
+        self.max_time, self.max_iterations = max_time, max_iterations
+        self.checkpoint_every, self.keep_last, self.seed = checkpoint_every, keep_last, seed
+        self.train_data = make_batches(data["train"], batch_size, seq_length, seed)
+        self.val_data = None if data.get("val") is None else make_batches(
+            data["val"], batch_size, seq_length, seed)
+        self.optimizer = make_optimizer(optimizer, learning_rate)
+        if schedule is None:
+            schedule = ExponentialDecay(learning_rate_decay) if learning_rate_decay != 1 else Constant()
+        self.schedule = Warmup(warmup, schedule) if warmup else schedule
+        self.checkpoints = None if checkpoint_dir is None else CheckpointManager(checkpoint_dir, keep_last)
+        if log_path is None and checkpoint_dir is not None:
+            log_path = f"{checkpoint_dir}/log.jsonl"
+        self.log_path = log_path
+        seed_layers(model, seed)
+        self.iteration, self.epoch, self.position = 0, 0, 0
+        self.iters, self.losses, self.val_history = [], [], []
+        self.best_val, self.best_iteration, self.evals_without_improvement = None, None, 0
+        self.first_loss, self.wall_time, self.tokens = None, 0.0, 0
+        self.stopped_because = None
+
+    # -- the loop --------------------------------------------------------------------
+    def train(self):
+        """Train until num_epochs, max_iterations, max_time or early stopping ->
+        (iters, losses): the iteration numbers and training losses of the whole run."""
+        log, total = JsonlLog(self.log_path), len(self.train_data) * self.num_epochs
+        if self.max_iterations:
+            total = min(total, self.max_iterations)
+        progress = Progress(total, self.verbose, self.progress_bar, initial=self.iteration)
+        start, done = time.perf_counter() - self.wall_time, False
+        try:
+            while self.epoch < self.num_epochs and not done:
+                if self.position == 0 and self.train_data.connected:
+                    self.model.reset_states()  # each epoch starts from zero states
+                for batch in self.train_data.batches(self.epoch, self.position):
+                    record = self._update(batch)
+                    self.position += 1
+                    self.wall_time = time.perf_counter() - start
+                    record["wall_time"] = round(self.wall_time, 3)
+                    record["tokens_per_s"] = self.tokens / max(self.wall_time, 1e-9)
+                    progress.advance(record)
+                    done = self._after_update(record, log, progress, total)
+                    if done:
+                        break
+                else:
+                    self.epoch, self.position = self.epoch + 1, 0
+                    if self.eval_every is None and self.val_data is not None:
+                        self._evaluate_and_keep(log, progress, total)
+                        done = self.stopped_because is not None
+            if self.checkpoints is not None:
+                self.save()
+        finally:
+            progress.close()
+            log.close()
+        return list(self.iters), list(self.losses)
+
+    def _update(self, batch):
+        model, optimizer = self.model, self.optimizer
+        lr = self.learning_rate * self.schedule(self.iteration, self.epoch)
+        optimizer.learning_rate = lr
+        loss = model.loss(*batch)
+        if self.first_loss is None:
+            self.first_loss = loss
+        if not math.isfinite(loss):
+            raise TrainingError(f"the loss is {loss} at iteration {self.iteration + 1}; lower "
+                                f"the learning rate (now {lr:.3g}) or clip gradients harder")
+        if loss > 3 * self.first_loss:
+            raise TrainingError(f"the loss ({loss:.3f}) exceeds 3x its initial value "
+                                f"({self.first_loss:.3f}) at iteration {self.iteration + 1}; the "
+                                f"training diverges: lower the learning rate (now {lr:.3g})")
+        grads = model.grads
+        grad_norm = clip_global_norm(grads, self.grad_clip) if self.grad_clip else global_norm(grads)
+        param_norm = global_norm(model.params)
+        optimizer.step(model.params, grads)
+        self.iteration += 1
+        self.tokens += getattr(self.train_data, "tokens_per_batch", 0)
+        self.iters.append(self.iteration)
+        self.losses.append(loss)
+        return {"iteration": self.iteration,
+                "epoch": round(self.epoch + (self.position + 1) / len(self.train_data), 4),
+                "train_loss": loss, "lr": lr, "grad_norm": grad_norm,
+                "grad_param_ratio": grad_norm / max(param_norm, 1e-12)}
+
+    def _after_update(self, record, log, progress, total):
+        """Reports, evaluation, checkpoints and the stopping rules; True to stop."""
+        evaluate = self.eval_every and self.val_data is not None and self.iteration % self.eval_every == 0
+        if evaluate:
+            record["val_loss"] = self._evaluate_and_keep(None, None, total)
+        if evaluate or self.iteration % self.print_every == 0:
+            log.write(record)
+            remaining = (total - self.iteration) * self.wall_time / max(self.iteration, 1)
+            progress.report(record, remaining)
+        if self.checkpoints and self.checkpoint_every and self.iteration % self.checkpoint_every == 0:
+            self.save()
+        if self.max_iterations and self.iteration >= self.max_iterations:
+            self.stopped_because = f"max_iterations ({self.max_iterations})"
+        if self.max_time and self.wall_time >= self.max_time:
+            self.stopped_because = f"max_time ({self.max_time} s)"
+        return self.stopped_because is not None
+
+    def _evaluate_and_keep(self, log, progress, total):
+        """The validation loss; keeps the best checkpoint, feeds the schedule, counts
+        patience. ``log``/``progress``: write an evaluation line (end of an epoch)."""
+        val = self.evaluate()
+        self.val_history.append((self.iteration, val))
+        self.schedule.observe(val)
+        if self.best_val is None or val < self.best_val:
+            self.best_val, self.best_iteration, self.evals_without_improvement = val, self.iteration, 0
+            if self.checkpoints is not None:
+                self.save()
+                self.checkpoints.mark_best(self.iteration, val)
+        else:
+            self.evals_without_improvement += 1
+            if self.patience is not None and self.evals_without_improvement >= self.patience:
+                self.stopped_because = f"no improvement in {self.patience} evaluations"
+        if log is not None:
+            record = {"iteration": self.iteration, "epoch": float(self.epoch),
+                      "train_loss": self.losses[-1], "val_loss": val,
+                      "lr": self.optimizer.learning_rate, "grad_norm": None,
+                      "grad_param_ratio": None, "wall_time": round(self.wall_time, 3),
+                      "tokens_per_s": self.tokens / max(self.wall_time, 1e-9)}
+            log.write(record)
+            if self.verbose:
+                print(f"epoch {self.epoch}: val loss {val:.4f}"
+                      + (" (best)" if self.best_iteration == self.iteration else ""), flush=True)
+        return val
+
+    def evaluate(self, split="val"):
+        """The mean loss over a split (``eval_batches`` batches at most), in inference
+        mode; the training's carried state is set aside and restored."""
+        data = self.val_data if split == "val" else self.train_data
+        model = self.model
+        carried = model.carried_states()
+        model.reset_states()
+        losses = []
+        for k, batch in enumerate(data.batches(0)):
+            if self.eval_batches and k >= self.eval_batches:
+                break
+            losses.append(model.evaluate(*batch))
+        model.set_carried_states(carried)
+        return float(np.mean(losses))
+
+    # -- checkpoints -----------------------------------------------------------------
+    def state(self):
+        """(arrays, JSON state) of everything a resumed run needs."""
+        arrays = {f"optimizer/{k}": v for k, v in self.optimizer.state_arrays().items()}
+        carried = {}
+        for path, states in self.model.carried_states().items():
+            carried[path] = None if states is None else len(states)
+            for k, s in enumerate(states or ()):
+                arrays[f"carried/{path}/{k}"] = s
+        state = {
+            "settings": {name: getattr(self, name) for name in SETTINGS},
+            "iteration": self.iteration, "epoch": self.epoch, "position": self.position,
+            "optimizer": self.optimizer.hyperparameters(), "optimizer_step": self.optimizer.state["step"],
+            "schedule": self.schedule.state(), "rng": rng_states(self.model), "carried": carried,
+            "history": {"iters": self.iters, "losses": self.losses, "val": self.val_history},
+            "best_val": self.best_val, "best_iteration": self.best_iteration,
+            "evals_without_improvement": self.evals_without_improvement,
+            "first_loss": self.first_loss, "wall_time": self.wall_time, "tokens": self.tokens,
+        }
+        return arrays, state
+
+    def save(self):
+        arrays, state = self.state()
+        return self.checkpoints.save(self.iteration, self.model, self.vocab, arrays, state)
+
+    @classmethod
+    def resume(cls, path, data, **overrides):
+        """A Solver that continues the run saved at ``path`` (a checkpoint or a run
+        directory: its latest checkpoint); ``overrides`` change settings such as
+        num_epochs, max_iterations or max_time."""
+        checkpoint = read_checkpoint(path)
+        state = checkpoint.state
+        if state is None:
+            raise ValueError(f"{checkpoint.path}: holds weights only, no training state to resume")
+        settings = {**state["settings"], **overrides}
+        settings.setdefault("checkpoint_dir", str(checkpoint.path.parent))
+        solver = cls(checkpoint.model, data, vocab=checkpoint.vocab,
+                     optimizer=optimizer_from_hyperparameters(state["optimizer"]), **settings)
+        solver._restore(checkpoint, state)
+        return solver
+
+    def _restore(self, checkpoint, state):
+        arrays = checkpoint.arrays
+        self.optimizer.load_state_arrays(
+            {k[len("optimizer/"):]: v for k, v in arrays.items() if k.startswith("optimizer/")},
+            state["optimizer_step"])
+        self.schedule = schedule_from_state(state["schedule"])
+        set_rng_states(self.model, state["rng"])
+        self.model.set_carried_states({
+            path: None if count is None else [arrays[f"carried/{path}/{k}"] for k in range(count)]
+            for path, count in state["carried"].items()})
+        self.iteration, self.epoch, self.position = state["iteration"], state["epoch"], state["position"]
+        history = state["history"]
+        self.iters, self.losses = history["iters"], history["losses"]
+        self.val_history = [tuple(v) for v in history["val"]]
+        self.best_val, self.best_iteration = state["best_val"], state["best_iteration"]
+        self.evals_without_improvement = state["evals_without_improvement"]
+        self.first_loss, self.wall_time, self.tokens = state["first_loss"], state["wall_time"], state["tokens"]
