@@ -7,6 +7,7 @@ examples/data/qa_pairs.tsv (a few dozen pairs), then asked the held-out paraphra
 ("test" rows) and answering them with beam search. Vocabulary: <null> (padding, id 0),
 <go>, <eos>, <unk> for words never seen in training. Source words are replaced by
 <unk> at random while training (word dropout), so that unseen words do not derail it.
+The Solver trains it (Adam, clipping, a time budget); the word dropout is its batcher.
 """
 import argparse
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.models import Seq2Seq
-from rnnlab.optim import Adam, clip_global_norm
+from rnnlab.train import Solver
 
 SPECIALS = ["<null>", "<go>", "<eos>", "<unk>"]
 NULL, GO, EOS, UNK = range(4)
@@ -53,6 +54,26 @@ def encode(sentences, index, start_end=False):
     return ids
 
 
+class WordDropout:
+    """A batcher for the Solver: the whole training set as one batch, each source word
+    replaced by <unk> with probability p, drawn afresh from (seed, epoch)."""
+
+    connected = False
+
+    def __init__(self, source, target, p, seed):
+        self.source, self.target, self.p, self.seed = source, target, p, seed
+        self.tokens_per_batch = int((target != NULL).sum())
+
+    def __len__(self):
+        return 1
+
+    def batches(self, epoch=0, start=0):
+        rng = np.random.default_rng([self.seed, epoch])
+        dropped = (rng.random(self.source.shape) < self.p) & (self.source != NULL)
+        for _ in range(start, 1):
+            yield np.where(dropped, UNK, self.source), self.target
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=40)
@@ -66,17 +87,11 @@ def main(argv=None):
     model = Seq2Seq(len(source_words), len(target_words), embedding_dim=32, hidden_size=64,
                     bidirectional=True, start_id=GO, end_id=EOS, seed=args.seed)
     model.summary()
-    rng = np.random.default_rng(args.seed)
-    optimizer = Adam(learning_rate=5e-3)
-    start, iteration = time.time(), 0
-    while time.time() - start < args.seconds:
-        dropped = np.where((rng.random(source.shape) < 0.15) & (source != NULL), UNK, source)
-        loss = model.loss(dropped, target)
-        clip_global_norm(model.grads, 5.0)
-        optimizer.step(model.params, model.grads)
-        iteration += 1
-        if iteration % 100 == 0:
-            print(f"iteration {iteration:4d}  loss {loss:.4f}", flush=True)
+    solver = Solver(model, {"train": WordDropout(source, target, 0.15, args.seed)},
+                    num_epochs=100_000, print_every=500, learning_rate=5e-3, grad_clip=5.0,
+                    max_time=args.seconds, seed=args.seed, progress=False)
+    start = time.time()
+    iterations = solver.train()[0][-1]
 
     def answer(question_tokens):
         ids = model.beam_search(encode([question_tokens], source_index), beam_width=3)[0]
@@ -93,7 +108,7 @@ def main(argv=None):
                 print(f"{' '.join(question):38s} -> {' '.join(got)}{'' if got == expected else '   [expected: ' + ' '.join(expected) + ']'}{note}")
     train_right = sum(answer(q) == a for q, a in pairs["train"])
     print(f"held-out paraphrases answered exactly: {right}/{len(pairs['test'])}; training "
-          f"questions: {train_right}/{len(pairs['train'])} ({iteration} iterations, "
+          f"questions: {train_right}/{len(pairs['train'])} ({iterations} iterations, "
           f"{time.time() - start:.0f} s)")
 
 

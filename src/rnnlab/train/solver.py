@@ -172,6 +172,8 @@ class Solver:
         if evaluate or self.iteration % self.print_every == 0:
             log.write(record)
             remaining = (total - self.iteration) * self.wall_time / max(self.iteration, 1)
+            if self.max_time:
+                remaining = min(remaining, self.max_time - self.wall_time)
             progress.report(record, remaining)
         if self.checkpoints and self.checkpoint_every and self.iteration % self.checkpoint_every == 0:
             self.save()
