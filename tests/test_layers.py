@@ -228,6 +228,16 @@ def test_stateful_batches_equal_one_long_batch(rng, kind):
     np.testing.assert_array_equal(stateful.forward(x[:, :T])[0], first)
 
 
+def test_embedding_initialisers():
+    normal, uniform = Embedding(50, 400), Embedding(50, 400, initializer="uniform")
+    for layer in (normal, uniform):
+        layer.build((None,), np.float64, np.random.default_rng(0))
+    assert abs(normal.params["W"].std() - 1) < 0.02
+    assert np.abs(uniform.params["W"]).max() <= 0.05
+    with pytest.raises(ValueError, match=r"initializer: expected one of \['normal', 'uniform'\], got 'ones'"):
+        Embedding(5, 2, initializer="ones")
+
+
 def test_keras_initialisers():
     layer = LSTM(8)
     layer.build((None, 5), np.float64, np.random.default_rng(0))

@@ -32,8 +32,8 @@ def run_worker(*args, timeout=300):
 
 
 def test_learning_works_on_tinyshakespeare():
-    """Seed 0, 1-layer LSTM 256, batches 32 x 64, Adam 2e-3, 700 updates (about 45 s on
-    2 cores): the validation loss must fall below 2.0 nats/char."""
+    """Seed 0, 1-layer LSTM 256, batches 32 x 64, Adam 2e-3, 300 updates (about 25 s on
+    2 cores): the validation loss must fall below 2.0 nats/char (1.86 measured)."""
     path = SHARED_SHAKESPEARE if SHARED_SHAKESPEARE.exists() else rnnlab.corpus_path()
     text = path.read_text(encoding="utf-8")
     vocab = Vocab.characters(text)
@@ -41,10 +41,10 @@ def test_learning_works_on_tinyshakespeare():
     model = LanguageModel(len(vocab), embedding_dim=64, hidden_size=256, num_layers=1,
                           stateful=True, seed=0)
     solver = Solver(model, {"train": train, "val": val}, batch_size=32, seq_length=64,
-                    learning_rate=2e-3, max_iterations=700, eval_every=700, eval_batches=25,
+                    learning_rate=2e-3, max_iterations=300, eval_every=300, eval_batches=25,
                     seed=0, verbose=False)
     iters, losses = solver.train()
-    assert iters[-1] == 700 and np.mean(losses[:10]) > 3.5
+    assert iters[-1] == 300 and losses[0] > 4.0  # about ln 67 = 4.2 at the start
     assert solver.val_history[-1][1] < 2.0, solver.val_history
 
 

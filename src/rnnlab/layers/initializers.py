@@ -4,6 +4,7 @@
     orthogonal:      Q of the QR decomposition of a Gaussian matrix, signs fixed by
                      diag(R) (Saxe et al. 2014); rows orthonormal when the matrix is wide
     uniform:         U(-0.05, 0.05) (Keras' Embedding default)
+    normal:          N(0, 1) (PyTorch's Embedding default)
 """
 import numpy as np
 
@@ -24,6 +25,10 @@ def orthogonal(rng, shape, dtype):
 
 def uniform(rng, shape, dtype, limit=0.05):
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
+
+
+def normal(rng, shape, dtype):
+    return rng.standard_normal(shape).astype(dtype)
 
 
 def zeros(rng, shape, dtype):
