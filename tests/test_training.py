@@ -1,7 +1,6 @@
 """The Solver: learning, exact resume in a new process, crash safety, corrupt
 checkpoints, divergence, early stopping, logs and plots."""
 import json
-import os
 import signal
 import subprocess
 import sys
