@@ -198,3 +198,22 @@ def test_sequential_casts_floating_inputs_to_its_dtype(rng):
     model = Sequential([LSTM(4, return_sequences=True), Dense(2)], seed=0)
     y = model.forward(rng.standard_normal((2, 3, 5)))  # float64 in, a float32 model
     assert y.dtype == np.float32 and model.params["lstm/Wx"].dtype == np.float32
+
+
+@pytest.mark.parametrize("cell,options", [
+    ("lstm", {}), ("lstm", {"peepholes": "ifo", "cell_clip": 2.0, "proj_size": 3}),
+    ("lstm", {"cifg": True, "gate_clip": 1.5}), ("layer_norm_lstm", {}), ("gru", {}),
+    ("gru", {"reset_after": False}), ("rnn", {}), ("clockwork", {"periods": (1, 2)}),
+    ("depth_gated_lstm", {}),
+])
+def test_the_lean_stepper_equals_the_sequence_forward(rng, cell, options):
+    model = LanguageModel(9, embedding_dim=4, hidden_size=6, num_layers=2, cell=cell,
+                          dtype="float64", seed=0, **options)
+    randomize(model, rng)
+    ids = rng.integers(9, size=(3, 5))
+    with model.inference():
+        scores, _ = model.step(ids, None)
+        step, states = model.stepper(3, start=1), model.step(ids[:, :1], None)[1]
+        for t in range(1, 5):
+            step_scores, states = step(ids[:, t], states)
+            np.testing.assert_allclose(step_scores, scores[:, t], rtol=1e-12, atol=1e-12)

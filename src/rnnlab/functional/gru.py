@@ -191,6 +191,26 @@ def gru_backward(dh, cache, dh_final=None):
     return Gradients((dx, dh_next, dWx, dWh, db))
 
 
+def gru_stepper(Wx, Wh, b, N, reset_after=True):
+    """For inference one step at a time (sampling): -> step(x (N, D), h (N, H)) -> next_h,
+    the step of ``gru_forward`` on one cache allocated here once, without checks."""
+    xp = array_module(Wx)
+    bx, bh = (b[0], b[1]) if reset_after else (b, None)
+    H = Wh.shape[0]
+    gates = xp.empty((1, N, 3 * H), dtype=Wx.dtype)
+    h = xp.empty((2, N, H), dtype=Wx.dtype)
+    cache = GRUCache(reset_after, None, Wx, Wh, bh, gates, xp.empty((1, N, H), Wx.dtype), h)
+
+    def step(x, h_prev):
+        xp.matmul(x, Wx, out=gates[0])
+        gates[0] += bx
+        h[0] = h_prev
+        _step_forward(cache, 0)
+        return h[1].copy()
+
+    return step
+
+
 def gru_step_forward(x, prev_h, Wx, Wh, b, reset_after=True):
     """One step: x (N, D), prev_h (N, H) -> next_h (N, H), cache."""
     _check(x, prev_h, Wx, Wh, b, reset_after, "ND", "prev_h")

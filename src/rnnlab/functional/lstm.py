@@ -392,16 +392,46 @@ def _forward(opts, w, x, h0, c0, lower_c, recurrent_mask=None):
     H = Wx.shape[1] // len(opts.gates)
     cache = _allocate(opts, w, x_tm, gates, h0, c0, H, xp)
     cache.recurrent_mask = recurrent_mask
-    if opts.layer_norm:  # a_t = LN(x_t Wx; gamma_x) + b, for all t at once
-        cache.xhat_x, cache.rstd_x = normalize(gates)
-        xp.multiply(cache.xhat_x, w["gamma_x"], out=gates)
-        gates += b
+    if opts.layer_norm:
+        _normalize_input(cache, gates)
     if opts.depth_gate:
         cache.depth[...] = input_projection(x, w["Wxd"], w["bd"])[1]  # b_d + x_t Wxd
         cache.lower_c = time_major(lower_c)
     for t in range(gates.shape[0]):
         _step_forward(cache, t)
     return batch_first(cache.h[1:]), cache
+
+
+def _normalize_input(cache, gates):
+    """gates holds x_t Wx for every t; make it LN(x_t Wx; gamma_x) + b, for all t at once."""
+    cache.xhat_x, cache.rstd_x = normalize(gates)
+    array_module(gates).multiply(cache.xhat_x, cache.w["gamma_x"], out=gates)
+    gates += cache.w["b"]
+
+
+def lstm_stepper(Wx, Wh, b, N, *, peepholes=None, cifg=False, Wp=None, cell_clip=None,
+                 gate_clip=None, layer_norm=None):
+    """For inference one step at a time (sampling): -> step(x (N, D), h (N, P), c (N, H))
+    -> (next_h, next_c), the step of ``lstm_forward`` run on one cache allocated here
+    once, without checks and without keeping anything for a backward pass."""
+    opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
+                                   layer_norm, None, None)
+    xp = array_module(Wx)
+    gates = xp.empty((1, N, Wx.shape[1]), dtype=Wx.dtype)
+    cache = _allocate(opts, w, None, gates, xp.zeros((N, Wh.shape[0]), Wx.dtype), None,
+                      Wx.shape[1] // len(opts.gates), xp)
+
+    def step(x, h, c):
+        xp.matmul(x, Wx, out=gates[0])
+        if opts.layer_norm:
+            _normalize_input(cache, gates)
+        else:
+            gates[0] += b
+        cache.h[0], cache.c[0] = h, c
+        _step_forward(cache, 0)
+        return cache.h[1].copy(), cache.c[1].copy()
+
+    return step
 
 
 def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):

@@ -112,9 +112,28 @@ def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh", *, recurrent_mask=None):
     h = xp.empty((T + 1, N, H), dtype=x.dtype)
     h[0] = h0
     for t in range(T):
-        a[t] += dropped(h[t], recurrent_mask) @ Wh  # a_t = x_t Wx + b + (h_{t-1} * m) Wh
-        activation(a[t], out=h[t + 1])  # h_t = act(a_t)
+        _step(a[t], dropped(h[t], recurrent_mask), Wh, activation, out=h[t + 1])
     return batch_first(h[1:]), RNNCache(x_tm, Wx, Wh, h, nonlinearity, recurrent_mask)
+
+
+def _step(a, h_prev, Wh, activation, out):
+    """a holds x_t Wx + b: h_t = act(a + h_{t-1} Wh), written to ``out``."""
+    a += h_prev @ Wh
+    return activation(a, out=out)
+
+
+def rnn_stepper(Wx, Wh, b, N, nonlinearity="tanh"):
+    """For inference one step at a time (sampling): -> step(x (N, D), h (N, H)) -> next_h,
+    without checks or anything kept for a backward pass."""
+    check_nonlinearity(nonlinearity)
+    activation = ACTIVATIONS[nonlinearity]
+
+    def step(x, h_prev):
+        a = x @ Wx
+        a += b
+        return _step(a, h_prev, Wh, activation, out=a)
+
+    return step
 
 
 def rnn_backward(dh, cache, dh_final=None):

@@ -29,6 +29,18 @@ class ClockworkRNN(SingleStateRecurrent):
     def cell_options(self):
         return {"periods": self.periods, "t0": self.clock if self.stateful else 0}
 
+    def stepper(self, N, start=0):
+        """One step at a time with the clock running on from ``start``."""
+        p, clock = self.params, [start]
+
+        def step(x, states):
+            _, cache = clockwork_forward(x[:, None], states[0], p["Wx"], p["Wh"], p["b"],
+                                         self.periods, clock[0])
+            clock[0] += 1
+            return cache.final_h, (cache.final_h,)
+
+        return step
+
     def _run(self, x, states, recurrent_mask):
         run = super()._run(x, states, recurrent_mask)
         if self.stateful:

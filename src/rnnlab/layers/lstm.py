@@ -11,7 +11,7 @@ gammas at 1, Wp Glorot-uniform. States: h (N, P), c (N, H).
 """
 import numpy as np
 
-from ..functional.lstm import PEEPHOLE_GATES, lstm_backward, lstm_bias, lstm_forward
+from ..functional.lstm import PEEPHOLE_GATES, lstm_backward, lstm_bias, lstm_forward, lstm_stepper
 from .base import check_positive_int
 from .initializers import glorot_uniform, orthogonal, zeros
 from .recurrent import Recurrent
@@ -71,6 +71,10 @@ class LSTM(Recurrent):
             gate_clip=self.gate_clip,
             layer_norm={k: p[k] for k in LAYER_NORM_KEYS} if self.layer_norm else None,
         )
+
+    def _cell_stepper(self, N):
+        p = self.params
+        return lstm_stepper(p["Wx"], p["Wh"], p["b"], N, **self.cell_options())
 
     def _run(self, x, states, recurrent_mask):
         p = self.params

@@ -66,6 +66,28 @@ class Recurrent(Layer):
         """The variational recurrent dropout mask of one batch, (N, P)."""
         return dropout_mask(self.rng, (N, self.output_size), self.recurrent_dropout, self.dtype)
 
+    def stepper(self, N, start=0):
+        """For inference one step at a time (sampling): -> step(x (N, D), states) ->
+        (output (N, P), new states); ``start``: the step the first call is (for cells with
+        a clock). This general one runs ``forward`` on one step; cells with a leaner step
+        (``functional.*_stepper``) override ``_cell_stepper``."""
+        cell_step = self._cell_stepper(N)
+        if cell_step is None:
+            def step(x, states):
+                self.forward(x[:, None], initial_state=states)
+                return self.final_states[self.output_state], self.final_states
+            return step
+
+        def lean_step(x, states):
+            new = cell_step(x, *states)
+            new = new if isinstance(new, tuple) else (new,)
+            return new[self.output_state], new
+        return lean_step
+
+    def _cell_stepper(self, N):
+        """step(x, *states) -> new state(s) from the functional layer, or None."""
+        return None
+
     # -- the layer -------------------------------------------------------------------
     @property
     def output_size(self):

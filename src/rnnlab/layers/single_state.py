@@ -10,6 +10,7 @@ class SingleStateRecurrent(Recurrent):
 
     gates = 1
     cell_forward = cell_backward = None  # functional *_forward / *_backward, as staticmethods
+    cell_stepper = None  # functional *_stepper, as a staticmethod, if the cell has one
 
     def bias_shape(self):
         return (self.gates * self.units,)
@@ -25,6 +26,12 @@ class SingleStateRecurrent(Recurrent):
             "Wh": orthogonal(self.rng, (H, G), self.dtype),
             "b": zeros(self.rng, self.bias_shape(), self.dtype),
         }
+
+    def _cell_stepper(self, N):
+        if self.cell_stepper is None:
+            return None
+        p = self.params
+        return self.cell_stepper(p["Wx"], p["Wh"], p["b"], N, **self.cell_options())
 
     def _run(self, x, states, recurrent_mask):
         p = self.params

@@ -58,22 +58,51 @@ class LanguageModel(Model):
         """Generate ``length`` token ids after ``prime`` (a sequence of ids; without one the
         first token is drawn uniformly, as char-rnn). Reproducible for a fixed ``seed``;
         the training state (mode, carried states) is left as it was."""
+        return list(self.generate(length, prime, temperature, top_k, top_p, seed))
+
+    def generate(self, length, prime=(), temperature=1.0, top_k=None, top_p=None, seed=None):
+        """``sample`` one token at a time: yields each id as soon as it is drawn."""
         check_sampling(temperature, top_k, top_p)
-        length = int(length)
         rng = np.random.default_rng(seed)
         prime = np.asarray(list(prime), dtype=np.int64)
-        generated = []
-        if prime.size == 0:
-            prime = rng.integers(self.vocab_size, size=1)
-            generated.append(int(prime[0]))
         with self.inference():
             self.reset_states()  # sampling starts from zero states
+            if prime.size == 0:
+                prime = rng.integers(self.vocab_size, size=1)
+                yield int(prime[0])
+                length -= 1
             scores, states = self.step(prime[None], None)
-            while len(generated) < length:
-                token = sample_next(scores[:, -1], rng, temperature, top_k, top_p)
-                generated.append(int(token[0]))
-                scores, states = self.step(token[:, None], states)
-        return generated[:length]
+            scores, step = scores[:, -1], self.stepper(1, start=prime.size)
+            for _ in range(int(length)):
+                token = sample_next(scores, rng, temperature, top_k, top_p)
+                yield int(token[0])
+                scores, states = step(token, states)
+
+    def stepper(self, N, start=0):
+        """For generation: -> step(ids (N,), states) -> (scores (N, V), new states), one
+        token at a time with each recurrent layer's lean stepper (inference mode); the
+        first call is step ``start`` of the sequence (the Clockwork RNN's clock)."""
+        steps = []
+        for layer in self.layers:
+            if isinstance(layer, Recurrent):
+                steps.append(layer.stepper(N, start))
+            elif isinstance(layer, TimeDistributed):
+                steps.append(layer.layer.forward)
+            else:
+                steps.append(layer.forward)
+
+        def step(ids, states):
+            x, new_states, k = ids, [], 0
+            for layer, layer_step in zip(self.layers, steps):
+                if isinstance(layer, Recurrent):
+                    x, layer_states = layer_step(x, states[k])
+                    new_states.append(layer_states)
+                    k += 1
+                else:
+                    x = layer_step(x)
+            return x, new_states
+
+        return step
 
     def step(self, ids, states):
         """Run ids (N, T) from explicit states (a list per recurrent layer, None for

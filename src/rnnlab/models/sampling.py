@@ -29,6 +29,8 @@ def next_token_probabilities(scores, temperature=1.0, top_k=None, top_p=None):
         probs[np.arange(N), scores.argmax(axis=1)] = 1
         return probs
     probs = softmax(scores / temperature)
+    if top_k is None and top_p is None:
+        return probs
     order = np.argsort(-probs, axis=1, kind="stable")  # most probable first
     ranked = np.take_along_axis(probs, order, axis=1)
     keep = np.ones((N, V), bool)

@@ -101,6 +101,7 @@ class Solver:
         self.best_val, self.best_iteration, self.evals_without_improvement = None, None, 0
         self.first_loss, self.wall_time, self.tokens = None, 0.0, 0
         self.stopped_because = None
+        self.stop_requested = False  # set (e.g. by a SIGINT handler) to stop after this update
 
     # -- the loop --------------------------------------------------------------------
     def train(self):
@@ -181,6 +182,8 @@ class Solver:
             self.stopped_because = f"max_iterations ({self.max_iterations})"
         if self.max_time and self.wall_time >= self.max_time:
             self.stopped_because = f"max_time ({self.max_time} s)"
+        if self.stop_requested:
+            self.stopped_because = "interrupted"
         return self.stopped_because is not None
 
     def _evaluate_and_keep(self, log, progress, total):

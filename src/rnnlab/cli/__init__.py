@@ -1,0 +1,1 @@
+"""The ``rnnlab`` command: train, sample and eval."""

@@ -1,0 +1,52 @@
+"""The ``rnnlab`` command line: ``rnnlab train | sample | eval``."""
+import argparse
+import sys
+
+from ..data import CorpusError
+from ..train import CheckpointError, TrainingError
+from . import evaluate, sample, train
+from .options import Parser
+
+COMMANDS = {
+    "train": (train, "train a language model on a text file",
+              "examples:\n  rnnlab train                       # the bundled tinyshakespeare\n"
+              "  rnnlab train my.txt --hidden-size 512 --dropout 0.3 --out runs/my\n"
+              "  rnnlab train --preset large\n  rnnlab train --resume runs/my --epochs 20"),
+    "sample": (sample, "generate text from a checkpoint",
+               "examples:\n  rnnlab sample runs/tinyshakespeare --prime 'ROMEO:' --length 1000\n"
+               "  rnnlab sample runs/tinyshakespeare --temperature 0.5 --top-p 0.9 --seed 1"),
+    "eval": (evaluate, "loss, bits per character and perplexity of a checkpoint on a text",
+             "example:\n  rnnlab eval runs/tinyshakespeare other.txt"),
+}
+
+
+def build_parser():
+    parser = Parser(prog="rnnlab", description="Recurrent neural networks on NumPy: train "
+                    "a language model on a text file, sample from it, evaluate it.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for name, (module, summary, examples) in COMMANDS.items():
+        sub = commands.add_parser(name, help=summary, description=summary, epilog=examples,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CorpusError, CheckpointError, TrainingError, ValueError, OSError) as error:
+        message = str(error) if not isinstance(error, OSError) or not error.filename \
+            else f"{error.filename}: {error.strerror}"
+        print(f"rnnlab {args.command}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"rnnlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""``rnnlab train [TEXT_FILE]``: train a language model on a text file.
+
+Settings come from, in rising priority: the preset (``--preset default|large``), a JSON
+config file (``--config``, keys as the options with underscores), and the options given.
+"""
+import json
+import signal
+import sys
+from pathlib import Path
+
+from .. import corpus_path
+from ..data import Vocab, read_text, split_ids
+from ..data.batching import LanguageModelBatches
+from ..models import LanguageModel
+from ..models.stack import CELLS
+from ..optim import Cosine, ExponentialDecay
+from ..train import Solver
+from ..train.checkpoint import read_checkpoint, resolve
+from .options import fraction, non_negative_int, positive_float, positive_int
+
+PRESETS = {
+    # 2 x 256 LSTM: at most 10 minutes on 2 cores, validation loss at most 1.45 nats/char
+    "default": dict(level="char", cell="lstm", hidden_size=256, num_layers=2, embedding_size=64,
+                    dropout=0.0, seq_length=100, batch_size=32, lr=2e-3, lr_decay=None,
+                    grad_clip=5.0, epochs=8, max_time=None, eval_every=250, seed=0),
+    # 2 x 512 LSTM with dropout: at most 60 minutes on 2 cores, at most 1.38 nats/char
+    "large": dict(level="char", cell="lstm", hidden_size=512, num_layers=2, embedding_size=64,
+                  dropout=0.3, seq_length=100, batch_size=32, lr=2e-3, lr_decay=None,
+                  grad_clip=5.0, epochs=15, max_time=None, eval_every=500, seed=0),
+}
+SETTINGS = tuple(PRESETS["default"])
+
+
+class CLIError(ValueError):
+    """A user's mistake on the command line, said in one line."""
+
+
+def add_arguments(parser):
+    parser.add_argument("text_file", nargs="?", help="UTF-8 text (default: the bundled tinyshakespeare)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="default",
+                        help="a tested group of settings (default: %(default)s)")
+    parser.add_argument("--config", metavar="FILE.json", help="settings as JSON, keys as the options")
+    parser.add_argument("--level", choices=("char", "word"))
+    parser.add_argument("--cell", choices=sorted(CELLS))
+    parser.add_argument("--hidden-size", type=positive_int("--hidden-size"))
+    parser.add_argument("--num-layers", type=positive_int("--num-layers"))
+    parser.add_argument("--embedding-size", type=positive_int("--embedding-size"))
+    parser.add_argument("--dropout", type=fraction("--dropout"))
+    parser.add_argument("--seq-length", type=positive_int("--seq-length"))
+    parser.add_argument("--batch-size", type=positive_int("--batch-size"))
+    parser.add_argument("--lr", type=positive_float("--lr"), help="learning rate (Adam)")
+    parser.add_argument("--lr-decay", type=fraction("--lr-decay"),
+                        help="per-epoch decay factor (default: cosine decay to 10%% over the run)")
+    parser.add_argument("--grad-clip", type=positive_float("--grad-clip"))
+    parser.add_argument("--epochs", type=positive_int("--epochs"))
+    parser.add_argument("--max-time", type=positive_float("--max-time"), help="seconds")
+    parser.add_argument("--eval-every", type=positive_int("--eval-every"), help="updates")
+    parser.add_argument("--seed", type=non_negative_int("--seed"))
+    parser.add_argument("--out", metavar="DIR", help="run directory (default: runs/<file name>)")
+    parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR exactly")
+    parser.add_argument("--sample-length", type=non_negative_int("--sample-length"), default=300)
+    parser.add_argument("--no-progress", action="store_true", help="plain lines, no progress bar")
+
+
+def settings_from(args):
+    settings = dict(PRESETS[args.preset])
+    if args.config:
+        settings.update(_read_config(args.config))
+    for name in SETTINGS:
+        value = getattr(args, name)
+        if value is not None:
+            settings[name] = value
+    return settings
+
+
+def _read_config(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except OSError as error:
+        raise CLIError(f"--config {path}: cannot read it ({error.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CLIError(f"--config {path}: not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise CLIError(f"--config {path}: expected a JSON object of settings")
+    unknown = sorted(set(config) - set(SETTINGS))
+    if unknown:
+        raise CLIError(f"--config {path}: unknown setting {unknown[0]!r}; known: {', '.join(SETTINGS)}")
+    return config
+
+
+def run(args):
+    if args.resume:
+        return _resume(args)
+    settings = settings_from(args)
+    path = Path(args.text_file) if args.text_file else corpus_path()
+    text = read_text(path)
+    vocab = Vocab.characters(text) if settings["level"] == "char" else Vocab.words(text)
+    train, val, _ = split_ids(vocab.encode(text))
+    data = {"train": train, "val": _validation_batches(val, settings, path)}
+    N, M = settings["batch_size"], settings["seq_length"]
+    if len(train) < N * M + 1:
+        raise CLIError(f"{path}: {len(train):,} training tokens (90% of the file) cannot fill one "
+                       f"batch of --batch-size x --seq-length + 1 = {N * M + 1:,}; use a longer "
+                       f"text or smaller batches")
+    out = Path(args.out) if args.out else Path("runs") / path.stem
+    _check_out(out)
+    model = LanguageModel(len(vocab), embedding_dim=settings["embedding_size"],
+                          hidden_size=settings["hidden_size"], num_layers=settings["num_layers"],
+                          cell=settings["cell"], dropout=settings["dropout"], stateful=True,
+                          seed=settings["seed"])
+    per_epoch = len(train) // (N * M)
+    schedule = (ExponentialDecay(settings["lr_decay"]) if settings["lr_decay"]
+                else Cosine(settings["epochs"] * per_epoch, 0.1))
+    print(f"{path}: {len(text):,} characters, {len(vocab):,} {settings['level']} tokens; "
+          f"{settings['num_layers']} x {settings['cell']} {settings['hidden_size']}, "
+          f"{model.count_params():,} parameters; {settings['epochs']} epochs of {per_epoch} "
+          f"updates; run directory {out}", flush=True)
+    solver = Solver(model, data, batch_size=N, seq_length=M, num_epochs=settings["epochs"],
+                    print_every=min(50, settings["eval_every"]), learning_rate=settings["lr"],
+                    schedule=schedule, grad_clip=settings["grad_clip"],
+                    eval_every=settings["eval_every"], max_time=settings["max_time"],
+                    checkpoint_dir=out, vocab=vocab, seed=settings["seed"],
+                    progress=False if args.no_progress else None)
+    (out / "settings.json").write_text(json.dumps({**settings, "text_file": str(path)}, indent=1))
+    return _train(solver, out, args.sample_length)
+
+
+def _resume(args):
+    try:
+        checkpoint = read_checkpoint(args.resume)
+    except ValueError as error:
+        raise CLIError(f"--resume {args.resume}: {error}") from None
+    settings_file = resolve(args.resume).parent / "settings.json"
+    if checkpoint.state is None or not settings_file.exists():
+        raise CLIError(f"--resume {args.resume}: not a run directory of `rnnlab train` "
+                       f"(no training state or settings.json)")
+    settings = json.loads(settings_file.read_text())
+    for name in ("epochs", "max_time"):  # what a resumed run may change
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    text_path = Path(args.text_file or settings["text_file"])
+    vocab = checkpoint.vocab
+    train, val, _ = split_ids(vocab.encode(read_text(text_path)))
+    data = {"train": train, "val": _validation_batches(val, settings, text_path)}
+    solver = Solver.resume(checkpoint.path, data, num_epochs=settings["epochs"],
+                           max_time=settings["max_time"],
+                           progress=False if args.no_progress else None)
+    out = checkpoint.path.parent
+    settings_file.write_text(json.dumps(settings, indent=1))
+    print(f"resuming {out} at update {solver.iteration} (epoch {solver.epoch})", flush=True)
+    return _train(solver, out, args.sample_length)
+
+
+def _validation_batches(val, settings, path):
+    """The validation split in as many rows of seq_length as fit, at most batch_size."""
+    M = settings["seq_length"]
+    rows = min(settings["batch_size"], (len(val) - 1) // M)
+    if rows < 1:
+        raise CLIError(f"{path}: the validation split (5%, {len(val):,} tokens) is shorter than "
+                       f"--seq-length {M} + 1; use a longer text or a shorter --seq-length")
+    return LanguageModelBatches(val, rows, M)
+
+
+def _check_out(out):
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out}: is a file, expected a directory")
+    if out.is_dir() and (any(out.glob("ckpt-*")) or (out / "latest.json").exists()):
+        raise CLIError(f"--out {out}: already holds a training run; continue it with "
+                       f"--resume {out} or choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".rnnlab-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise CLIError(f"--out {out}: not writable ({error.strerror})") from None
+
+
+def _train(solver, out, sample_length):
+    """Train with Ctrl-C saving a checkpoint; then say where everything is and sample."""
+    def interrupt(signum, frame):
+        if solver.stop_requested:
+            raise KeyboardInterrupt
+        solver.stop_requested = True
+        print("\ninterrupted: finishing this update and saving a checkpoint (Ctrl-C again to "
+              "quit without saving)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        solver.train()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    model, vocab = solver.model, solver.vocab
+    best = f" (best validation loss {solver.best_val:.4f} at update {solver.best_iteration})" \
+        if solver.best_val is not None else ""
+    print(f"stopped: {solver.stopped_because or 'all epochs done'} after {solver.iteration} updates, "
+          f"{solver.wall_time:.0f} s{best}")
+    print(f"checkpoint: {resolve(out)}")
+    print(f"log:        {out / 'log.jsonl'}")
+    try:
+        from ..viz import plot_history
+        print(f"plot:       {plot_history(out / 'log.jsonl', out / 'loss.png')}")
+    except ImportError:
+        print("plot:       skipped (pip install 'rnnlab[plot]' for matplotlib)")
+    except ValueError:
+        print("plot:       skipped (no losses logged yet)")
+    if sample_length:
+        prime = vocab.encode("\n") if vocab.level == "char" else []
+        ids = model.sample(sample_length, prime=prime, temperature=0.8, seed=0)
+        print("sample (temperature 0.8):\n" + vocab.decode(ids))
+    return 0

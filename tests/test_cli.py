@@ -1,0 +1,186 @@
+"""The ``rnnlab`` command as a user runs it: real subprocesses on real files."""
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import rnnlab
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / "shared" / "data"
+SHAKESPEARE = SHARED / "tinyshakespeare.txt" if (SHARED / "tinyshakespeare.txt").exists() \
+    else rnnlab.corpus_path()
+TINY = ["--hidden-size", "24", "--num-layers", "1", "--embedding-size", "8", "--seq-length", "16",
+        "--batch-size", "8", "--eval-every", "20", "--no-progress"]
+
+
+def rnnlab_cmd(*args, cwd=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "rnnlab.cli.main", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A short real run on tinyshakespeare: 1 epoch capped at 4 s."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    result = rnnlab_cmd("train", SHAKESPEARE, *TINY, "--epochs", "1", "--max-time", "4",
+                        "--out", out, "--sample-length", "80")
+    assert result.returncode == 0, result.stderr
+    assert f"checkpoint: {out}" in result.stdout and "log:" in result.stdout
+    assert "plot:" in result.stdout and "sample (temperature 0.8):" in result.stdout
+    return out
+
+
+def test_train_writes_a_checkpoint_a_log_and_a_plot(run_dir):
+    assert (run_dir / "latest.json").exists() and (run_dir / "loss.png").exists()
+    lines = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    assert lines and all("train_loss" in r for r in lines)
+
+
+def test_sample_streams_reproducible_text(run_dir):
+    first = rnnlab_cmd("sample", run_dir, "--prime", "ROMEO:", "--length", "120", "--seed", "3")
+    again = rnnlab_cmd("sample", run_dir, "--prime", "ROMEO:", "--length", "120", "--seed", "3")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == again.stdout
+    assert first.stdout.startswith("ROMEO:") and len(first.stdout) == len("ROMEO:") + 120 + 1
+    other = rnnlab_cmd("sample", run_dir, "--length", "50", "--top-k", "5", "--top-p", "0.9",
+                       "--temperature", "0.5", "--seed", "4")
+    assert other.returncode == 0 and len(other.stdout) == 51
+
+
+def test_eval_reports_loss_bits_and_perplexity(run_dir, tmp_path):
+    text = tmp_path / "other.txt"
+    text.write_text(SHAKESPEARE.read_text(encoding="utf-8")[-20000:] + "é")
+    result = rnnlab_cmd("eval", run_dir, text)
+    assert result.returncode == 0, result.stderr
+    values = {line.split()[0]: float(line.split()[1]) for line in result.stdout.splitlines()[1:]}
+    loss = values["loss"]
+    assert 1.0 < loss < 4.2
+    assert values["bits/char"] == pytest.approx(loss / math.log(2), abs=1e-4)
+    assert values["perplexity"] == pytest.approx(math.exp(loss), rel=1e-3)
+    assert "1 outside the vocabulary" in result.stdout
+
+
+def test_resume_continues_the_run(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = json.loads((copy / "latest.json").read_text())["checkpoint"]
+    result = rnnlab_cmd("train", "--resume", copy, "--epochs", "1", "--max-time", "6",
+                        "--sample-length", "0", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "resuming" in result.stdout
+    after = json.loads((copy / "latest.json").read_text())["checkpoint"]
+    assert after > before
+
+
+def test_word_level_training_on_penn_treebank_text(tmp_path):
+    source = SHARED / "ptb" / "ptb.valid.txt"
+    if not source.exists():
+        pytest.skip(f"{source} is not on this machine")
+    corpus = tmp_path / "ptb_small.txt"
+    corpus.write_text("".join(source.read_text().splitlines(keepends=True)[:1500]))
+    out = tmp_path / "words"
+    result = rnnlab_cmd("train", corpus, "--level", "word", *TINY, "--epochs", "1",
+                        "--max-time", "3", "--out", out, "--sample-length", "20")
+    assert result.returncode == 0, result.stderr
+    assert "word tokens" in result.stdout
+    sampled = rnnlab_cmd("sample", out, "--prime", "the company", "--length", "10", "--seed", "0")
+    assert sampled.returncode == 0 and sampled.stdout.startswith("the company")
+    bad = rnnlab_cmd("sample", out, "--prime", "the zyzzyva")
+    assert_one_line_error(bad, "--prime: words not in the model's vocabulary: 'zyzzyva'")
+
+
+def _bad_inputs(tmp, run_dir):
+    (tmp / "empty.txt").write_text("")
+    (tmp / "binary.bin").write_bytes(bytes(range(256)) * 4)
+    (tmp / "latin1.txt").write_bytes("déjà vu ".encode("latin-1") * 100)
+    (tmp / "short.txt").write_text("To be, or not to be.\n")
+    (tmp / "afile").write_text("x")
+    other = tmp / "other_run"
+    shutil.copytree(run_dir, other)
+    corrupt = tmp / "corrupt_run"
+    shutil.copytree(run_dir, corrupt)
+    for ckpt in corrupt.glob("ckpt-*"):
+        (ckpt / "model.safetensors").write_bytes(b"\x00" * 5)
+    s = str(SHAKESPEARE)
+    return [
+        (["train", tmp / "missing.txt"], ["missing.txt: no such file"]),
+        (["train", tmp], ["is a directory"]),
+        (["train", tmp / "empty.txt"], ["empty.txt: is empty"]),
+        (["train", tmp / "binary.bin"], ["binary.bin: not UTF-8 text"]),
+        (["train", tmp / "latin1.txt"], ["latin1.txt: not UTF-8 text (byte 0xe9 at offset 1)"]),
+        (["train", tmp / "short.txt"], ["short.txt", "cannot fill one batch", "--batch-size"]),
+        (["train", s, "--hidden-units", "5"], ["unrecognized arguments: --hidden-units 5"]),
+        (["train", s, "--hidden-size", "0"], ["--hidden-size: expected a value in [1, inf], got 0"]),
+        (["train", s, "--dropout", "1"], ["--dropout: expected a value in [0, 1), got 1"]),
+        (["train", s, "--lr", "0"], ["--lr: expected a value in (0, inf], got 0"]),
+        (["train", s, "--out", tmp / "afile" / "sub"], ["--out", "not writable"]),
+        (["train", s, "--out", other], ["already holds a training run", "--resume"]),
+        (["train", "--resume", tmp / "nowhere"], ["--resume", "nowhere: no such checkpoint"]),
+        (["train", "--resume", corrupt], ["--resume", "model.safetensors: truncated"]),
+        (["sample", run_dir, "--temperature", "0"], ["--temperature: expected a value in (0, inf], got 0"]),
+        (["sample", run_dir, "--top-p", "1.5"], ["--top-p: expected a value in (0, 1], got 1.5"]),
+        (["sample", run_dir, "--length", "-1"], ["--length: expected a value in [0, inf], got -1"]),
+        (["sample", run_dir, "--prime", "naïve ☃"], ["--prime: characters not in the model's vocabulary: 'ï', '☃'"]),
+        (["sample", tmp / "nowhere"], ["nowhere: no such checkpoint"]),
+        (["eval", run_dir, tmp / "missing.txt"], ["missing.txt: no such file"]),
+    ]
+
+
+def test_every_bad_input_gets_one_line_and_changes_nothing(run_dir, tmp_path):
+    cases = _bad_inputs(tmp_path, run_dir)
+    snapshot = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    run_snapshot = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")}
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    for args, fragments in cases:
+        result = rnnlab_cmd(*args, cwd=workdir, timeout=120)
+        assert_one_line_error(result, *fragments)
+        assert not any(workdir.iterdir()), f"{args} wrote {list(workdir.iterdir())}"
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == run_snapshot
+    for path, mtime in snapshot.items():
+        assert path.stat().st_mtime_ns == mtime, f"{path} changed"
+
+
+def test_help_of_each_command():
+    for command in ("train", "sample", "eval"):
+        result = rnnlab_cmd(command, "--help")
+        assert result.returncode == 0 and "example" in result.stdout
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path):
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "rnnlab.cli.main", "train", str(SHAKESPEARE),
+                                *TINY, "--epochs", "50", "--eval-every", "100000", "--out", str(out),
+                                "--sample-length", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out / "log.jsonl").exists():
+        time.sleep(0.05)
+    while time.time() < deadline and not (out / "log.jsonl").read_text().strip():
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "stopped: interrupted" in stdout and "interrupted: finishing this update" in stderr
+    state = json.loads(next(out.glob("ckpt-*/state.json")).read_text())
+    assert state["iteration"] >= 1
+    resumed = rnnlab_cmd("train", "--resume", out, "--max-time", "2", "--sample-length", "0",
+                         "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming {out} at update {state['iteration']}" in resumed.stdout
