@@ -1,7 +1,6 @@
 """The ``rnnlab`` command as a user runs it: real subprocesses on real files."""
 import json
 import math
-import os
 import shutil
 import signal
 import subprocess
@@ -111,6 +110,8 @@ def _bad_inputs(tmp, run_dir):
     (tmp / "latin1.txt").write_bytes("déjà vu ".encode("latin-1") * 100)
     (tmp / "short.txt").write_text("To be, or not to be.\n")
     (tmp / "afile").write_text("x")
+    (tmp / "zero.json").write_text('{"hidden_size": 0}')
+    (tmp / "typo.json").write_text('{"hiden_size": 64}')
     other = tmp / "other_run"
     shutil.copytree(run_dir, other)
     corrupt = tmp / "corrupt_run"
@@ -130,6 +131,8 @@ def _bad_inputs(tmp, run_dir):
         (["train", s, "--dropout", "1"], ["--dropout: expected a value in [0, 1), got 1"]),
         (["train", s, "--lr", "0"], ["--lr: expected a value in (0, inf], got 0"]),
         (["train", s, "--out", tmp / "afile" / "sub"], ["--out", "not writable"]),
+        (["train", s, "--config", tmp / "zero.json"], ["zero.json: hidden_size expected a value in [1, inf], got 0"]),
+        (["train", s, "--config", tmp / "typo.json"], ["typo.json: unknown setting 'hiden_size'"]),
         (["train", s, "--out", other], ["already holds a training run", "--resume"]),
         (["train", "--resume", tmp / "nowhere"], ["--resume", "nowhere: no such checkpoint"]),
         (["train", "--resume", corrupt], ["--resume", "model.safetensors: truncated"]),
