@@ -37,11 +37,11 @@ def run(args):
     prime = prime_ids(vocab, args.prime)
     out = sys.stdout
     if args.prime:
-        out.write(args.prime)
-    separator = "" if vocab.level == "char" else " "
+        out.write(args.prime if vocab.level == "char" else args.prime + " ")
     for token in checkpoint.model.generate(args.length, prime, args.temperature, args.top_k,
                                            args.top_p, args.seed):
-        out.write(vocab.decode([token]) + separator)
+        text = vocab.decode([token])
+        out.write(text if vocab.level == "char" or text == "\n" else text + " ")
         out.flush()
     out.write("\n")
     return 0
