@@ -69,16 +69,15 @@ class Model:
         ``keep_states`` (then they carry on from where inference left them)."""
         inner = [layer for top in self.layers for layer in top.walk()]
         modes = [layer.training for layer in inner]
-        states = [layer.states for layer in inner if isinstance(layer, Recurrent)]
+        carried = self.carried_states()
         self.eval()
         try:
             yield self
         finally:
             for layer, mode in zip(inner, modes):
                 layer.training = mode
-            for layer, saved in zip([x for x in inner if isinstance(x, Recurrent)], states):
-                if not keep_states:
-                    layer.states = saved
+            if not keep_states:
+                self.set_carried_states(carried)
 
     def reset_states(self):
         """Forget the carried state of every stateful layer."""
