@@ -31,7 +31,7 @@ from rnnlab.functional import (
     rnn_forward,
 )
 
-SIZES = [(32, 100, 64, 128), (64, 100, 128, 256), (64, 100, 256, 512), (32, 100, 512, 512)]
+SIZES = [(32, 100, 64, 128), (64, 100, 128, 256), (64, 100, 256, 512), (32, 100, 512, 512), (16, 50, 1024, 1024)]
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 TORCH_MODULES = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
 VARIANT_SIZE = (32, 100, 128, 256)

@@ -42,6 +42,7 @@ from .activations import sigmoid
 from .backend import array_module
 from .checks import ShapeChecker
 from .layer_norm import normalize, normalize_backward
+from .lstm_fused import backward_loop, forward_loop, halve_sigmoid_columns
 from .recurrence import (
     Gradients,
     batch_first,
@@ -85,6 +86,9 @@ class LSTMOptions:
         """The sigmoid gates activated before the cell update: contiguous columns."""
         end = self.gates.index("o") + (0 if self.late_o else 1)
         return self.gates[:end]
+
+
+PLAIN = LSTMOptions()  # no option: run by the fused loops of lstm_fused.py
 
 
 def split_gates(a, gates=GATE_ORDER):
@@ -388,8 +392,15 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=No
 def _forward(opts, w, x, h0, c0, lower_c, recurrent_mask=None):
     Wx, b = w["Wx"], w["b"]
     xp = array_module(x, h0, Wx, b)
-    x_tm, gates = input_projection(x, Wx, None if opts.layer_norm else b)  # (T*N, D), (T, N, G)
     H = Wx.shape[1] // len(opts.gates)
+    if opts == PLAIN:  # the fused loop of lstm_fused.py
+        x_tm, gates = input_projection(x, halve_sigmoid_columns(Wx, H), halve_sigmoid_columns(b, H))
+        cache = _allocate(opts, w, x_tm, gates, h0, c0, H, xp)
+        cache.recurrent_mask = recurrent_mask
+        forward_loop(gates, cache.c, cache.tanh_c, cache.h, halve_sigmoid_columns(w["Wh"], H),
+                     recurrent_mask)
+        return batch_first(cache.h[1:]), cache
+    x_tm, gates = input_projection(x, Wx, None if opts.layer_norm else b)  # (T*N, D), (T, N, G)
     cache = _allocate(opts, w, x_tm, gates, h0, c0, H, xp)
     cache.recurrent_mask = recurrent_mask
     if opts.layer_norm:
@@ -434,6 +445,28 @@ def lstm_stepper(Wx, Wh, b, N, *, peepholes=None, cifg=False, Wp=None, cell_clip
     return step
 
 
+def _backward_steps(cache, dh_tm, dh_next, dc_next, dc_tm):
+    """The time loop of ``lstm_backward`` for any options, one ``_step_backward`` a step.
+    -> the filled ``_Backward`` buffers, dh_0, dc_0."""
+    opts, w = cache.opts, cache.w
+    xp = array_module(dh_tm)
+    T, N, H = cache.tanh_c.shape
+    empty = lambda *shape: xp.empty(shape, dtype=dh_tm.dtype)  # noqa: E731
+    da = empty(*cache.gates.shape)
+    grads = _Backward(da, empty(*da.shape) if opts.layer_norm else da)
+    if opts.layer_norm:
+        grads.dln_c = empty(T, N, H)
+    if opts.depth_gate:
+        grads.ddepth, grads.dlower_c = empty(T, N, H), empty(T, N, H)
+    for t in reversed(range(T)):
+        dh_tm[t] += dh_next
+        if dc_tm is not None:
+            dc_next = dc_next + dc_tm[t]
+        dc_next = _step_backward(cache, t, dh_tm[t], dc_next, grads)
+        dh_next = dropped(grads.dah[t] @ w["Wh"].T, cache.recurrent_mask)  # into h_{t-1}
+    return grads, dh_next, dc_next
+
+
 def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
     """Backpropagation through time.
 
@@ -452,7 +485,6 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
     dp_o = sum da_o c_t;  dgamma = sum d(LN output) * xhat.
     """
     opts, w = cache.opts, cache.w
-    xp = array_module(dh)
     T, N, H = cache.tanh_c.shape
     P = cache.h.shape[2]
     out = "P" if opts.projection else "H"
@@ -460,21 +492,15 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
     check("dh", dh, "NT" + out)
     dh_tm = time_major(dh)  # (T, N, P); becomes the total gradient on each h_t
     dc_tm = None if dc is None else time_major(check("dc", dc, "NTH"))
-    empty = lambda *shape: xp.empty(shape, dtype=dh.dtype)  # noqa: E731
-    da = empty(*cache.gates.shape)
-    grads = _Backward(da, empty(*da.shape) if opts.layer_norm else da)
-    if opts.layer_norm:
-        grads.dln_c = empty(T, N, H)
-    if opts.depth_gate:
-        grads.ddepth, grads.dlower_c = empty(T, N, H), empty(T, N, H)
     dh_next = final_state_gradient("dh_final", dh_final, N, P, dh.dtype)
     dc_next = final_state_gradient("dc_final", dc_final, N, H, dh.dtype)
-    for t in reversed(range(T)):
-        dh_tm[t] += dh_next
-        if dc_tm is not None:
-            dc_next = dc_next + dc_tm[t]
-        dc_next = _step_backward(cache, t, dh_tm[t], dc_next, grads)
-        dh_next = dropped(grads.dah[t] @ w["Wh"].T, cache.recurrent_mask)  # into h_{t-1}
+    if opts == PLAIN:
+        da, dh_next, dc_next = backward_loop(dh_tm, cache.gates, cache.c, cache.tanh_c, w["Wh"],
+                                             dh_next, dc_next, dc_tm, cache.recurrent_mask)
+        grads = _Backward(da, da)
+    else:
+        grads, dh_next, dc_next = _backward_steps(cache, dh_tm, dh_next, dc_next, dc_tm)
+    da = grads.da
 
     extra = {"dc0": dc_next}
     lead = (0, 1)
