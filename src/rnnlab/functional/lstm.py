@@ -458,12 +458,13 @@ def _backward_steps(cache, dh_tm, dh_next, dc_next, dc_tm):
         grads.dln_c = empty(T, N, H)
     if opts.depth_gate:
         grads.ddepth, grads.dlower_c = empty(T, N, H), empty(T, N, H)
+    WhT = xp.ascontiguousarray(w["Wh"].T)  # contiguous: faster small GEMMs
     for t in reversed(range(T)):
         dh_tm[t] += dh_next
         if dc_tm is not None:
             dc_next = dc_next + dc_tm[t]
         dc_next = _step_backward(cache, t, dh_tm[t], dc_next, grads)
-        dh_next = dropped(grads.dah[t] @ w["Wh"].T, cache.recurrent_mask)  # into h_{t-1}
+        dh_next = dropped(grads.dah[t] @ WhT, cache.recurrent_mask)  # into h_{t-1}
     return grads, dh_next, dc_next
 
 
