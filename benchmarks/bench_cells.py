@@ -1,9 +1,10 @@
-"""Training throughput of rnnlab's cells against torch.nn.LSTM / GRU / RNN, and the cost
-of the LSTM variants relative to the plain LSTM.
+"""Training and inference throughput of rnnlab's cells against torch.nn.LSTM / GRU / RNN,
+the memory each keeps for its backward, and the cost of the LSTM variants relative to
+the plain LSTM.
 
 One training step = forward over (N, T, D) inputs + backward from a gradient on every
 output, including the input gradient and the weight gradients, in float32. rnnlab and
-PyTorch run in this process on the same sizes, interleaved; medians of --repeats.
+PyTorch run in this process on the same sizes, in alternating blocks; medians of 2 x --repeats.
 
     python benchmarks/bench_cells.py [--repeats 5] [--cells lstm,gru,rnn] [--variants]
                                      [--json out.json]
@@ -11,14 +12,17 @@ PyTorch run in this process on the same sizes, interleaved; medians of --repeats
 Columns: tokens/s (N*T per second), the ratio rnnlab / PyTorch, and the fraction of
 the machine's GEMM roofline, tokens/s / (sgemm FLOP/s / FLOPs per token) with FLOPs
 per token = 6 (D + H) G, G = 4H (LSTM), 3H (GRU), H (RNN): forward 2 (D + H) G,
-backward twice that. --variants times each LSTM option (and the Clockwork RNN) against
+backward twice that. Inference: one forward, against PyTorch under
+torch.inference_mode(). Cache: the bytes per token a forward keeps for its backward,
+against the minimum, the gate activations and the states (LSTM 4H + 2H floats, GRU
+3H + H, RNN H). --variants times each LSTM option (and the Clockwork RNN) against
 the plain LSTM of the same size: time per step relative to it.
 """
 import argparse
 
 import numpy as np
 import torch
-from harness import interleaved_medians, machine_description, print_table, sgemm_flops, write_json
+from harness import block_medians, machine_description, print_table, sgemm_flops, write_json
 
 from rnnlab.functional import (
     clockwork_backward,
@@ -35,11 +39,15 @@ SIZES = [(32, 100, 64, 128), (64, 100, 128, 256), (64, 100, 256, 512), (32, 100,
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 TORCH_MODULES = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
 VARIANT_SIZE = (32, 100, 128, 256)
+WEIGHTS = {"Wx", "Wh", "bh", "w"}  # cache fields that are the caller's weights
+# floats per token a backward cannot do without: the gate activations and the states
+MINIMUM_CACHE = {"lstm": lambda H: 4 * H + 2 * H, "gru": lambda H: 3 * H + H, "rnn": lambda H: H}
 
 
-def rnnlab_step(cell, N, T, D, H, rng, **options):
-    """A closure running one forward + backward of ``cell`` ("lstm", "gru", "rnn",
-    "clockwork") with ``options`` passed to the LSTM forward."""
+def rnnlab_closures(cell, N, T, D, H, rng, **options):
+    """-> (train, infer, cache): closures running one forward + backward, and one
+    forward alone, of ``cell`` ("lstm", "gru", "rnn", "clockwork") with ``options``
+    passed to the LSTM forward; and one forward's cache (to measure its bytes)."""
     G = (3 if options.get("cifg") else GATES.get(cell, 1)) * H
     rand = lambda *shape, scale=1.0: (rng.standard_normal(shape) * scale).astype(np.float32)  # noqa: E731
     x, dh = rand(N, T, D), rand(N, T, options["Wp"].shape[1] if "Wp" in options else H)
@@ -54,39 +62,55 @@ def rnnlab_step(cell, N, T, D, H, rng, **options):
                       clockwork_backward),
     }[cell]
 
-    def step():
+    def train():
         _, cache = forward()
         backward(dh, cache)
 
-    return step
+    return train, forward, forward()[1]
 
 
-def torch_step(cell, N, T, D, H):
+def cache_bytes_per_token(cache, N, T):
+    """Bytes of the arrays a forward keeps for its backward (weights aside), per token."""
+    arrays = [v for k, v in vars(cache).items() if isinstance(v, np.ndarray) and k not in WEIGHTS]
+    return sum(a.nbytes for a in arrays) / (N * T)
+
+
+def torch_closures(cell, N, T, D, H):
     module = TORCH_MODULES[cell](D, H, batch_first=True)
     x = torch.randn(N, T, D, requires_grad=True)
     dh = torch.randn(N, T, H)
 
-    def step():
+    def train():
         out, _ = module(x)
         out.backward(dh)
 
-    return step
+    def infer():
+        with torch.inference_mode():
+            module(x)
+
+    return train, infer
 
 
 def against_torch(cells, repeats, flops, rng):
     rows = []
     for cell in cells:
         for N, T, D, H in SIZES:
-            times = interleaved_medians(
-                {"rnnlab": rnnlab_step(cell, N, T, D, H, rng), "torch": torch_step(cell, N, T, D, H)},
-                repeats,
-            )
-            ours, theirs = N * T / times["rnnlab"], N * T / times["torch"]
+            ours_train, ours_infer, cache = rnnlab_closures(cell, N, T, D, H, rng)
+            theirs_train, theirs_infer = torch_closures(cell, N, T, D, H)
+            times = block_medians({"ours train": ours_train, "torch train": theirs_train,
+                                         "ours infer": ours_infer, "torch infer": theirs_infer},
+                                        repeats)
+            tok = {name: N * T / seconds for name, seconds in times.items()}
             roofline = flops / (6 * (D + H) * GATES[cell] * H)
             rows.append({"cell": cell, "N,T,D,H": f"{N},{T},{D},{H}",
-                         "rnnlab tok/s": f"{ours:,.0f}", "torch tok/s": f"{theirs:,.0f}",
-                         "ratio": f"{ours / theirs:.2f}", "% roofline": f"{100 * ours / roofline:.0f}%",
-                         "torch % roofline": f"{100 * theirs / roofline:.0f}%"})
+                         "train tok/s": f"{tok['ours train']:,.0f}",
+                         "vs torch": f"{tok['ours train'] / tok['torch train']:.2f}",
+                         "% roofline": f"{100 * tok['ours train'] / roofline:.0f}%",
+                         "torch % roofline": f"{100 * tok['torch train'] / roofline:.0f}%",
+                         "infer tok/s": f"{tok['ours infer']:,.0f}",
+                         "infer vs torch": f"{tok['ours infer'] / tok['torch infer']:.2f}",
+                         "cache B/tok": f"{cache_bytes_per_token(cache, N, T):,.0f}",
+                         "minimum B/tok": f"{4 * MINIMUM_CACHE[cell](H):,}"})
             print(rows[-1], flush=True)
     return rows
 
@@ -103,11 +127,11 @@ def variants(repeats, rng):
         "layer_norm": dict(layer_norm={"gamma_x": r(4 * H) + 1, "gamma_h": r(4 * H) + 1,
                                        "gamma_c": r(H) + 1, "beta_c": r(H)}),
     }
-    steps = {"plain LSTM": rnnlab_step("lstm", N, T, D, H, rng)}
-    steps.update({name: rnnlab_step("lstm", N, T, D, H, rng, **kw) for name, kw in options.items()})
-    steps["Clockwork RNN (4 modules)"] = rnnlab_step("clockwork", N, T, D, H, rng)
-    steps["vanilla RNN"] = rnnlab_step("rnn", N, T, D, H, rng)
-    times = interleaved_medians(steps, repeats)
+    steps = {"plain LSTM": rnnlab_closures("lstm", N, T, D, H, rng)[0]}
+    steps.update({name: rnnlab_closures("lstm", N, T, D, H, rng, **kw)[0] for name, kw in options.items()})
+    steps["Clockwork RNN (4 modules)"] = rnnlab_closures("clockwork", N, T, D, H, rng)[0]
+    steps["vanilla RNN"] = rnnlab_closures("rnn", N, T, D, H, rng)[0]
+    times = block_medians(steps, repeats)
     base = times["plain LSTM"]
     return [{"variant": name, "N,T,D,H": ",".join(map(str, VARIANT_SIZE)),
              "tok/s": f"{N * T / t:,.0f}", "time / plain LSTM": f"{t / base:.2f}"}

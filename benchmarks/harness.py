@@ -1,38 +1,51 @@
-"""Shared benchmark machinery: interleaved timing, the machine's sgemm roofline, tables.
+"""Shared benchmark machinery: timing in alternating blocks, the machine's sgemm roofline, tables.
 
-Every benchmark times rnnlab and PyTorch in the same process, alternating them so
-that noise from a shared machine falls on both, and reports medians and ratios.
+Every benchmark times rnnlab and PyTorch in the same process, in alternating blocks
+(``block_medians``) so that noise from a shared machine falls on both, and reports
+medians and ratios.
 """
 import json
+import os
 import platform
 import statistics
+import sys
 import time
 
-import numpy as np
+SLOW_OPENBLAS_SETTINGS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+if any(name in os.environ for name in SLOW_OPENBLAS_SETTINGS):
+    # Some machines pin OpenBLAS's kernel and cache size, which slows a current NumPy;
+    # the benchmarks run without both (machine_description names the kernel that runs).
+    env = {k: v for k, v in os.environ.items() if k not in SLOW_OPENBLAS_SETTINGS}
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+import numpy as np  # noqa: E402
+
+from rnnlab import keep_freed_memory  # noqa: E402
+
+# what rnnlab's Solver does when training; it applies to the whole process, PyTorch too
+FREED_MEMORY_KEPT = keep_freed_memory()
 
 
-def median_seconds(fn, repeats):
-    """Median wall time of ``fn()`` over ``repeats`` runs, after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+SETTLE_SECONDS = 0.5  # longer than OpenBLAS's and OpenMP's idle spinning
 
 
-def interleaved_medians(fns, repeats):
-    """Median wall time of each function in ``fns`` (name -> callable), run in turn:
-    a, b, a, b, ... so that both see the same machine load."""
-    for fn in fns.values():
-        fn()  # warm-up
+def block_medians(fns, repeats, rounds=2):
+    """Median wall time of each function in ``fns`` (name -> callable) over
+    ``rounds`` x ``repeats`` runs, timed in blocks: a, a, ..., b, b, ..., a, a, ...
+
+    Each block starts after a pause and one untimed run: both libraries keep worker
+    threads spinning for a while after a call (OpenBLAS for NumPy, OpenMP for PyTorch),
+    and a run timed right after the other library's would pay for them. Alternating
+    blocks spreads slow phases of a shared machine over both."""
     times = {name: [] for name in fns}
-    for _ in range(repeats):
+    for _ in range(rounds):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            time.sleep(SETTLE_SECONDS)
             fn()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -62,7 +75,8 @@ def machine_description():
     except ImportError:
         blas = []
     cpu = platform.processor() or platform.machine()
-    return f"{cpu}, numpy {np.__version__}, BLAS: {'; '.join(blas) or 'unknown'}"
+    malloc = "; freed memory kept (mallopt)" if FREED_MEMORY_KEPT else ""
+    return f"{cpu}, numpy {np.__version__}, BLAS: {'; '.join(blas) or 'unknown'}{malloc}"
 
 
 def print_table(columns, rows):

@@ -1,12 +1,11 @@
 """Losses: softmax cross-entropy (per step or per sequence) and mean squared error."""
 import math
 
-from .activations import log_softmax
 from .backend import array_module
 from .checks import ShapeChecker, check_ids
 
 
-def temporal_softmax_loss(x, y, mask=None):
+def temporal_softmax_loss(x, y, mask=None, overwrite=False):
     """Softmax cross-entropy at every step, summed over time, averaged over the batch.
 
     x (N, T, V) scores, y (N, T) integer targets in [0, V), mask (N, T) (True or 1
@@ -14,6 +13,10 @@ def temporal_softmax_loss(x, y, mask=None):
 
     loss = -(1/N) sum_{n,t} mask[n,t] log p[n,t,y[n,t]],   p = softmax(x[n,t])
     dx[n,t] = mask[n,t] (p[n,t] - onehot(y[n,t])) / N
+
+    Fused: with z = x - max_v x, -log p[y] = log sum_v exp(z_v) - z_y, and dx is
+    built in one (N*T, V) buffer (x itself with ``overwrite=True``): five passes
+    over it, no other temporary of that size.
     """
     check = ShapeChecker()
     check("x", x, "NTV")
@@ -21,18 +24,20 @@ def temporal_softmax_loss(x, y, mask=None):
     xp = array_module(x, y)
     N, T, V = x.shape
     check_ids("y", y, V)
-    if mask is None:
-        weight = xp.ones(N * T, dtype=x.dtype)
-    else:
-        weight = check("mask", mask, "NT", floating=False).reshape(-1).astype(x.dtype)
-    rows = xp.arange(N * T)
-    y_flat = y.reshape(-1)
-    logp = log_softmax(x.reshape(N * T, V))  # (N*T, V)
-    loss = -(weight * logp[rows, y_flat]).sum() / max(N, 1)
-    dx = xp.exp(logp, out=logp)  # p
-    dx[rows, y_flat] -= 1
-    dx *= (weight / max(N, 1))[:, None]
-    return float(loss), dx.reshape(N, T, V)
+    weight = None if mask is None else \
+        check("mask", mask, "NT", floating=False).reshape(-1).astype(x.dtype) / max(N, 1)
+    rows, y_flat = xp.arange(N * T), y.reshape(-1)
+    z = x.reshape(N * T, V) if overwrite else x.reshape(N * T, V).copy()
+    z -= z.max(axis=1, keepdims=True)
+    nll = -z[rows, y_flat]  # (N*T,): - z_y, then + log sum exp z
+    xp.exp(z, out=z)
+    total = z.sum(axis=1)
+    nll += xp.log(total)
+    scale = 1.0 / (total * max(N, 1)) if weight is None else weight / total
+    z *= scale[:, None]  # p / N (times the mask)
+    z[rows, y_flat] -= 1.0 / max(N, 1) if weight is None else weight
+    loss = nll.sum() / max(N, 1) if weight is None else (weight * nll).sum()
+    return float(loss), z.reshape(N, T, V)
 
 
 def softmax_loss(x, y):
@@ -63,14 +68,14 @@ def mean_squared_error(pred, target, mask=None):
     return float((diff * diff).sum() / count), diff * (2 / count)
 
 
-def token_softmax_loss(x, y, mask=None):
+def token_softmax_loss(x, y, mask=None, overwrite=False):
     """``temporal_softmax_loss`` averaged over the counted tokens instead of the batch:
     nats per token, the figure language models report -> (loss, dx (N, T, V)).
 
     loss = -(1/K) sum_{n,t} mask[n,t] log p[n,t,y[n,t]],   K = sum mask (N T without)
     dx = (N / K) * the temporal loss's dx
     """
-    total, dx = temporal_softmax_loss(x, y, mask)
+    total, dx = temporal_softmax_loss(x, y, mask, overwrite)
     N, T = x.shape[:2]
     count = N * T if mask is None else int(array_module(x).sum(mask))
     scale = N / max(count, 1)

@@ -23,6 +23,7 @@ so that a step is
 which is the chain rule of ``lstm._step_backward`` regrouped.
 """
 from .backend import array_module
+from .recurrence import recurrent_product
 
 
 def halve_sigmoid_columns(w, H):
@@ -43,16 +44,16 @@ def forward_loop(gates, c, tanh_c, h, Wh_half, recurrent_mask=None):
     and h (T+1, N, H) hold c_0 and h_0 in row 0; Wh_half is Wh with its sigmoid columns
     halved. Fills gates with the gate values, c, tanh_c (T, N, H) and h, in place."""
     xp = array_module(gates)
-    H = gates.shape[2] // 4
-    ah = xp.empty_like(gates[0])  # (N, 4H) h_{t-1} Wh
+    T, N, G = gates.shape
+    H = G // 4
+    times_Wh = recurrent_product(Wh_half, N)  # h_{t-1} Wh, (N, 4H)
     ig = xp.empty_like(c[0])  # (N, H) i * g
     hm = None if recurrent_mask is None else xp.empty_like(h[0])  # h_{t-1} * m
-    for t in range(gates.shape[0]):
+    for t in range(T):
         a, h_prev = gates[t], h[t]
         if hm is not None:
             h_prev = xp.multiply(h_prev, recurrent_mask, out=hm)
-        xp.matmul(h_prev, Wh_half, out=ah)
-        a += ah
+        a += times_Wh(h_prev)
         xp.tanh(a, out=a)
         s = a[:, : 3 * H]  # tanh(a/2) -> sigmoid(a) for i, f, o
         s *= 0.5
@@ -94,7 +95,8 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
     """Backpropagation through the loop of ``forward_loop``.
 
     dh_tm (T, N, H): the upstream gradient on every h_t, overwritten with the total
-    gradient on h_t; dh_next, dc_next (N, H): the gradients on h_T and c_T (overwritten);
+    gradient on h_t; dh_next, dc_next (N, H): the gradients on h_T and c_T (dc_next is
+    overwritten);
     dc_tm (T, N, H) or None: extra gradient on every c_t.
     -> da (T, N, 4H) the gradient on the gate pre-activations, dh_0, dc_0.
 
@@ -109,7 +111,7 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
     k = xp.empty((min(chunk, T), N, H), dtype=gates.dtype)
     da4 = da.reshape(T, N, 4, H)
     f = _blocks(gates)[1]
-    WhT = xp.ascontiguousarray(Wh.T)
+    times_WhT = recurrent_product(Wh.T, N)  # da_t Wh^T, (N, H)
     dc = dc_next
     dck = xp.empty_like(dc)  # dh_t * k_t
     for end in range(T, 0, -chunk):
@@ -127,7 +129,7 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
             da4[t, :, 3] *= dc  # g
             da4[t, :, 2] *= dh  # o
             dc *= f[t]
-            xp.matmul(da[t], WhT, out=dh_next)
+            dh_next = times_WhT(da[t])
             if recurrent_mask is not None:
                 dh_next *= recurrent_mask
-    return da, dh_next, dc
+    return da, xp.ascontiguousarray(dh_next), dc

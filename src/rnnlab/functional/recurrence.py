@@ -5,6 +5,8 @@ types (named caches, gradient tuples).
 Inside a sequence function everything is time-major, ``(T, N, ...)``, so that the
 slice for step t is contiguous; the public interface stays batch-first.
 """
+import numpy as np
+
 from .backend import array_module
 from .checks import ShapeChecker
 
@@ -100,3 +102,30 @@ def step_backward_from_sequence(backward, dnext_h, cache):
     zeros = array_module(dnext_h).zeros((N, 1, H), dnext_h.dtype)
     dx, dprev_h, dWx, dWh, db = backward(zeros, cache, dh_final=dnext_h)
     return Gradients((dx[:, 0], dprev_h, dWx, dWh, db))
+
+
+TRANSPOSED_PRODUCT_MIN_SIZE = 256  # measured: below it the plain GEMM is as fast or faster
+
+
+def recurrent_product(W, N):
+    """The per-step product of a time loop: -> product(v (N, J)) -> v W (N, K).
+
+    With few rows, OpenBLAS computes (W^T v^T)^T faster than v W once J and K reach
+    about 256 (2 cores, 100 steps, N = 32: H = 256, 19 -> 16 ms; H = 512, 64 -> 50 ms;
+    N = 16, H = 1024, 156 -> 113 ms). The result is then a transposed view of one
+    (K, N) buffer that the next call overwrites: read it before calling again.
+    """
+    xp = array_module(W)
+    J, K = W.shape
+    if min(J, K) < TRANSPOSED_PRODUCT_MIN_SIZE or xp is not np:
+        W = xp.ascontiguousarray(W)
+        out = xp.empty((N, K), dtype=W.dtype)
+        return lambda v: xp.matmul(v, W, out=out)
+    WT = np.ascontiguousarray(W.T)  # (K, J); no copy when W is a transposed view
+    outT = np.empty((K, N), dtype=W.dtype)
+
+    def product(v):
+        np.matmul(WT, v.T, out=outT)
+        return outT.T
+
+    return product

@@ -15,6 +15,7 @@ from .lstm import LSTM, LayerNormLSTM
 from .recurrent import Recurrent
 from .repeat_vector import RepeatVector
 from .simple_rnn import SimpleRNN
+from .tied_dense import TiedDense
 from .time_distributed import TimeDistributed
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "Recurrent",
     "RepeatVector",
     "SimpleRNN",
+    "TiedDense",
     "TimeDistributed",
 ]

@@ -41,9 +41,9 @@ class Dense(Layer):
         y = x @ W
         if self.use_bias:
             y += self.params["b"]
-        if self.activation is not None:
+        if self.activation is not None:  # keep y for the backward (and then only)
             y = POINTWISE_ACTIVATIONS[self.activation](y, out=y)
-        self._y = y
+        self._y = y if self.activation is not None else None
         return y
 
     def backward(self, dy):

@@ -7,12 +7,14 @@ time-distributed affine to scores over the vocabulary.
     ids = model.sample(200, prime=[...], temperature=0.8, top_k=None, top_p=None, seed=0)
 
 With ``stateful=True`` the final states of one batch start the next (truncated BPTT
-over connected batches); ``reset_states()`` starts afresh.
+over connected batches); ``reset_states()`` starts afresh. ``tie_weights=True`` scores
+with the embedding matrix itself (``TiedDense``; embedding_dim must equal the last
+layer's size); ``init_scale=s`` starts every weight U(-s, s) (Zaremba et al. 2014).
 """
 import numpy as np
 
 from ..functional.losses import token_softmax_loss
-from ..layers import Dense, Embedding, Recurrent, TimeDistributed
+from ..layers import Dense, Embedding, Recurrent, TiedDense, TimeDistributed
 from ..layers.base import check_positive_int
 from .base import Model
 from .sampling import check_sampling, sample_next
@@ -24,19 +26,27 @@ class LanguageModel(Model):
     name = "language_model"
 
     def __init__(self, vocab_size, embedding_dim=64, hidden_size=128, num_layers=2, cell="lstm",
-                 dropout=0.0, stateful=False, dtype="float32", seed=None, **cell_options):
+                 dropout=0.0, stateful=False, dtype="float32", seed=None, tie_weights=False,
+                 init_scale=None, **cell_options):
         self.config = dict(vocab_size=vocab_size, embedding_dim=embedding_dim,
                            hidden_size=hidden_size, num_layers=num_layers, cell=cell,
                            dropout=dropout, stateful=stateful, dtype=str(np.dtype(dtype)),
-                           **cell_options)
+                           tie_weights=tie_weights, init_scale=init_scale, **cell_options)
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
         check_positive_int("num_layers", num_layers)
-        layers = [Embedding(vocab_size, embedding_dim)]
+        if init_scale is not None and not init_scale > 0:
+            raise ValueError(f"init_scale: expected a positive number or None, got {init_scale!r}")
+        embedding = Embedding(vocab_size, embedding_dim)
+        layers = [embedding]
         layers += recurrent_stack(cell, hidden_size, num_layers, dropout, stateful=stateful,
                                   **cell_options)
-        layers.append(TimeDistributed(Dense(vocab_size)))
+        layers.append(TimeDistributed(TiedDense(embedding) if tie_weights else Dense(vocab_size)))
         self.net = Sequential(layers, input_shape=(None,), dtype=dtype, seed=seed, name=self.name)
         self.layers = self.net.layers
+        if init_scale is not None:  # every weight U(-s, s), as Zaremba et al. 2014
+            rng = np.random.default_rng(seed)
+            for param in self.params.values():
+                param[...] = rng.uniform(-init_scale, init_scale, param.shape)
 
     def forward(self, ids):
         """ids (N, T) -> scores (N, T, V)."""
@@ -51,7 +61,8 @@ class LanguageModel(Model):
 
         loss = -(1/K) sum_{n,t} m[n,t] log p(y[n,t] | x[n,:t+1]),  K = sum m
         """
-        loss, dscores = token_softmax_loss(self.forward(x), np.asarray(y), mask)
+        scores = self.forward(x)  # a fresh array: the loss turns it into dscores in place
+        loss, dscores = token_softmax_loss(scores, np.asarray(y), mask, overwrite=True)
         return loss, lambda: self.backward(dscores)
 
     def sample(self, length, prime=(), temperature=1.0, top_k=None, top_p=None, seed=None):

@@ -4,8 +4,11 @@
 (iteration: updates done so far; epoch: from 0). As torch.optim.lr_scheduler:
 
     Constant()                         1
-    ExponentialDecay(decay)            decay ** epoch   (the source material's
-                                       per-epoch ``learning_rate_decay``; ExponentialLR)
+    ExponentialDecay(decay, k=1)       decay ** max(0, epoch + 1 - k): constant for the
+                                       first k epochs, then times decay each epoch (k = 1:
+                                       the source material's per-epoch
+                                       ``learning_rate_decay``, ExponentialLR; Zaremba et
+                                       al. 2014: 0.5 after k = 4 epochs)
     StepDecay(step_size, gamma)        gamma ** (epoch // step_size)            (StepLR)
     Cosine(total, min_factor=0)        m + (1 - m) (1 + cos(pi min(i, total) / total)) / 2
                                                                       (CosineAnnealingLR)
@@ -36,13 +39,15 @@ class Constant(Schedule):
 
 
 class ExponentialDecay(Schedule):
-    def __init__(self, decay):
+    def __init__(self, decay, constant_epochs=1):
         if not 0 < decay <= 1:
             raise ValueError(f"learning_rate_decay: expected a number in (0, 1], got {decay!r}")
-        self.decay = decay
+        if not (isinstance(constant_epochs, int) and constant_epochs >= 1):
+            raise ValueError(f"constant_epochs: expected a positive integer, got {constant_epochs!r}")
+        self.decay, self.constant_epochs = decay, constant_epochs
 
     def __call__(self, iteration, epoch):
-        return self.decay**epoch
+        return self.decay ** max(0, epoch + 1 - self.constant_epochs)
 
 
 class StepDecay(Schedule):

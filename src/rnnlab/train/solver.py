@@ -15,7 +15,10 @@ batch to batch and reset at each epoch's start), a tuple of per-example columns
 Each update: learning rate = ``learning_rate`` * schedule factor (per-epoch
 ``learning_rate_decay`` by default); loss, forward and backward; abort (TrainingError)
 when the loss is not finite or exceeds 3x the first loss (char-rnn); global-norm
-clipping; the optimizer step. Every ``eval_every`` iterations (default: once per
+clipping; the optimizer step. With ``loss_sum_over_time`` the gradient is that of the
+loss summed over the T steps of a batch and averaged over its rows (Zaremba et al.
+2014; TF's sequence_loss without averaging across timesteps): T times the per-token
+mean's, clipped after scaling; the logged loss stays per token. Every ``eval_every`` iterations (default: once per
 epoch) the validation loss; the best is checkpointed as ``best``; ``patience``
 evaluations without improvement stop the run; so do ``max_time`` seconds and
 ``max_iterations`` updates. The run is deterministic given ``seed`` (data order and
@@ -27,6 +30,7 @@ import time
 import numpy as np
 
 from ..data.batching import LanguageModelBatches, PaddedBatches
+from ..memory import keep_freed_memory
 from ..optim import (
     Constant,
     ExponentialDecay,
@@ -41,7 +45,8 @@ from .progress import JsonlLog, Progress
 
 SETTINGS = ("batch_size", "seq_length", "num_epochs", "print_every", "learning_rate",
             "learning_rate_decay", "grad_clip", "eval_every", "eval_batches", "patience",
-            "max_time", "max_iterations", "checkpoint_every", "keep_last", "seed")
+            "max_time", "max_iterations", "checkpoint_every", "keep_last", "seed",
+            "loss_sum_over_time")
 
 
 class TrainingError(RuntimeError):
@@ -68,7 +73,7 @@ class Solver:
                  grad_clip=5.0, schedule=None, warmup=0, eval_every=None, eval_batches=None,
                  patience=None, max_time=None, max_iterations=None, checkpoint_dir=None,
                  checkpoint_every=None, keep_last=3, log_path=None, vocab=None, seed=0,
-                 verbose=True, progress=None):
+                 loss_sum_over_time=False, verbose=True, progress=None):
         if "train" not in data:
             raise ValueError(f"data: expected a 'train' entry, got keys {sorted(data)}")
         for name in ("num_epochs", "print_every", "batch_size", "seq_length"):
@@ -84,6 +89,7 @@ class Solver:
         self.eval_every, self.eval_batches, self.patience = eval_every, eval_batches, patience
         self.max_time, self.max_iterations = max_time, max_iterations
         self.checkpoint_every, self.keep_last, self.seed = checkpoint_every, keep_last, seed
+        self.loss_sum_over_time = bool(loss_sum_over_time)
         self.train_data = make_batches(data["train"], batch_size, seq_length, seed)
         self.val_data = None if data.get("val") is None else make_batches(
             data["val"], batch_size, seq_length, seed)
@@ -106,7 +112,10 @@ class Solver:
     # -- the loop --------------------------------------------------------------------
     def train(self):
         """Train until num_epochs, max_iterations, max_time or early stopping ->
-        (iters, losses): the iteration numbers and training losses of the whole run."""
+        (iters, losses): the iteration numbers and training losses of the whole run.
+        Keeps freed memory in the process (``rnnlab.keep_freed_memory``): each step's
+        buffers are then reused without page faults."""
+        keep_freed_memory()
         log, total = JsonlLog(self.log_path), len(self.train_data) * self.num_epochs
         if self.max_iterations:
             total = min(total, self.max_iterations)
@@ -153,6 +162,10 @@ class Solver:
                                 f"({self.first_loss:.3f}) at iteration {self.iteration + 1}; the "
                                 f"training diverges: lower the learning rate (now {lr:.3g})")
         grads = model.grads
+        if self.loss_sum_over_time:  # the gradient of the loss summed over the T steps
+            T = np.shape(batch[0])[1]
+            for grad in grads.values():
+                grad *= T
         grad_norm = clip_global_norm(grads, self.grad_clip) if self.grad_clip else global_norm(grads)
         param_norm = global_norm(model.params)
         optimizer.step(model.params, grads)
