@@ -8,16 +8,19 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rnnlab
+import rnnlab.train
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[1] / "shared" / "data"
 SHAKESPEARE = SHARED / "tinyshakespeare.txt" if (SHARED / "tinyshakespeare.txt").exists() \
     else rnnlab.corpus_path()
-TINY = ["--hidden-size", "24", "--num-layers", "1", "--embedding-size", "8", "--seq-length", "16",
-        "--batch-size", "8", "--eval-every", "20", "--no-progress"]
+PER_EPOCH = ["--hidden-size", "24", "--num-layers", "1", "--embedding-size", "8",
+             "--seq-length", "16", "--batch-size", "8", "--no-progress"]  # validation each epoch
+TINY = PER_EPOCH + ["--eval-every", "20"]
 
 
 def rnnlab_cmd(*args, cwd=None, timeout=300):
@@ -87,21 +90,71 @@ def test_resume_continues_the_run(run_dir, tmp_path):
     assert after > before
 
 
-def test_word_level_training_on_penn_treebank_text(tmp_path):
-    source = SHARED / "ptb" / "ptb.valid.txt"
-    if not source.exists():
-        pytest.skip(f"{source} is not on this machine")
-    corpus = tmp_path / "ptb_small.txt"
-    corpus.write_text("".join(source.read_text().splitlines(keepends=True)[:1500]))
+def _ptb_slices(tmp_path):
+    """The first lines of each Penn Treebank split: a few thousand words."""
+    files = {}
+    for split, lines in (("train", 400), ("valid", 120), ("test", 120)):
+        source = SHARED / "ptb" / f"ptb.{split}.txt"
+        if not source.exists():
+            pytest.skip(f"{source} is not on this machine")
+        files[split] = tmp_path / f"{split}.txt"
+        files[split].write_text("".join(source.read_text().splitlines(keepends=True)[:lines]))
+    return files
+
+
+def test_word_level_training_on_penn_treebank_splits(tmp_path):
+    files = _ptb_slices(tmp_path)
     out = tmp_path / "words"
-    result = rnnlab_cmd("train", corpus, "--level", "word", *TINY, "--epochs", "1",
-                        "--max-time", "3", "--out", out, "--sample-length", "20")
+    result = rnnlab_cmd("train", "--train", files["train"], "--valid", files["valid"],
+                        "--test", files["test"], "--level", "word", *PER_EPOCH, "--epochs", "2",
+                        "--optimizer", "sgd", "--lr", "1", "--sum-loss-over-time",
+                        "--init-scale", "0.1", "--lr-decay", "0.5", "--decay-after", "1",
+                        "--out", out, "--sample-length", "20")
     assert result.returncode == 0, result.stderr
-    assert "word tokens" in result.stdout
+    assert "word types" in result.stdout
+    epochs = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert len(epochs) == 2 and all("perplexity" in line for line in epochs), result.stdout
+    test_line = next(line for line in result.stdout.splitlines() if line.startswith("test:"))
+    assert "perplexity" in test_line and str(files["test"]) in test_line
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["optimizer"] == "sgd" and settings["sum_loss_over_time"] is True
     sampled = rnnlab_cmd("sample", out, "--prime", "the company", "--length", "10", "--seed", "0")
     assert sampled.returncode == 0 and sampled.stdout.startswith("the company")
-    bad = rnnlab_cmd("sample", out, "--prime", "the zyzzyva")
-    assert_one_line_error(bad, "--prime: words not in the model's vocabulary: 'zyzzyva'")
+    unknown = rnnlab_cmd("sample", out, "--prime", "the zyzzyva", "--length", "5", "--seed", "0")
+    assert unknown.returncode == 0, unknown.stderr
+    assert "read as <unk>: 'zyzzyva'" in unknown.stderr
+
+
+def test_eval_perplexity_is_exp_of_the_mean_nll_computed_independently(tmp_path):
+    """rnnlab eval's figures against a sum of -log p computed here, one row at a time,
+    with the model's own step function and a log-softmax written in the test."""
+    files = _ptb_slices(tmp_path)
+    out = tmp_path / "words"
+    trained = rnnlab_cmd("train", "--train", files["train"], "--valid", files["valid"],
+                         "--level", "word", *TINY, "--epochs", "1", "--out", out,
+                         "--sample-length", "0")
+    assert trained.returncode == 0, trained.stderr
+    N, M = 4, 25
+    result = rnnlab_cmd("eval", out, files["test"], "--batch-size", N, "--seq-length", M)
+    assert result.returncode == 0, result.stderr
+    reported = {line.split()[0]: float(line.split()[1]) for line in result.stdout.splitlines()[1:]}
+
+    checkpoint = rnnlab.train.read_checkpoint(out)
+    model, vocab = checkpoint.model, checkpoint.vocab
+    ids = vocab.encode(files["test"].read_text())
+    L = (len(ids) // (N * M)) * M  # tokens per row
+    assert len(ids) > N * L  # every target is the true next word
+    nll = []
+    for n in range(N):
+        with model.inference():
+            scores, _ = model.step(ids[None, n * L : (n + 1) * L], None)
+        scores = scores[0].astype(np.float64)
+        logz = np.log(np.exp(scores - scores.max(1, keepdims=True)).sum(1)) + scores.max(1)
+        targets = ids[n * L + 1 : (n + 1) * L + 1]
+        nll.extend(logz - scores[np.arange(L), targets])
+    mean = float(np.mean(nll))
+    assert reported["loss"] == pytest.approx(mean, abs=2e-4)
+    assert reported["perplexity"] == pytest.approx(math.exp(mean), rel=5e-4)
 
 
 def _bad_inputs(tmp, run_dir):

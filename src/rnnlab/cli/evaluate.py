@@ -3,7 +3,7 @@ import math
 
 from ..data import read_text
 from ..data.batching import LanguageModelBatches
-from ..train import read_checkpoint
+from ..train import evaluate_loss, read_checkpoint
 from .options import positive_int
 from .train import CLIError
 
@@ -26,9 +26,7 @@ def run(args):
     if rows < 1:
         raise CLIError(f"{args.file}: {len(ids)} tokens, fewer than --seq-length {M} + 1")
     batches = LanguageModelBatches(ids, rows, M)
-    model.reset_states()
-    total = sum(model.evaluate(x, y) for x, y in batches.batches())
-    loss = total / len(batches)
+    loss = evaluate_loss(model, batches)
     unknown = int((ids == vocab.index["<unk>"]).sum())
     unit = "char" if vocab.level == "char" else "word"
     print(f"{args.file}: {len(batches) * rows * M:,} {unit}s evaluated"

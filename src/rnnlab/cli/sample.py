@@ -18,14 +18,17 @@ def add_arguments(parser):
 
 
 def prime_ids(vocab, prime):
-    """The ids of the prime text; CLIError naming the tokens the vocabulary lacks."""
+    """The ids of the prime text. Characters the vocabulary lacks are a CLIError naming
+    them; unknown words become <unk>, with a notice on stderr naming them."""
     if prime is None:
         prime = "\n" if vocab.level == "char" and "\n" in vocab.index else ""
     missing = sorted({t for t in vocab.tokenize(prime) if t not in vocab.index})
-    if missing:
-        kind = "characters" if vocab.level == "char" else "words"
-        raise CLIError(f"--prime: {kind} not in the model's vocabulary: "
+    if missing and vocab.level == "char":
+        raise CLIError(f"--prime: characters not in the model's vocabulary: "
                        f"{', '.join(repr(t) for t in missing)}")
+    if missing:
+        print(f"notice: --prime words not in the model's vocabulary, read as <unk>: "
+              f"{', '.join(repr(t) for t in missing)}", file=sys.stderr)
     return vocab.encode(prime)
 
 

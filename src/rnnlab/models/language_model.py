@@ -9,12 +9,14 @@ time-distributed affine to scores over the vocabulary.
 With ``stateful=True`` the final states of one batch start the next (truncated BPTT
 over connected batches); ``reset_states()`` starts afresh. ``tie_weights=True`` scores
 with the embedding matrix itself (``TiedDense``; embedding_dim must equal the last
-layer's size); ``init_scale=s`` starts every weight U(-s, s) (Zaremba et al. 2014).
+layer's size); ``init_scale=s`` starts every weight U(-s, s) and ``embedding_dropout`` drops the
+embedding's output (with ``dropout`` after each layer: every non-recurrent connection,
+as Zaremba et al. 2014).
 """
 import numpy as np
 
 from ..functional.losses import token_softmax_loss
-from ..layers import Dense, Embedding, Recurrent, TiedDense, TimeDistributed
+from ..layers import Dense, Dropout, Embedding, Recurrent, TiedDense, TimeDistributed
 from ..layers.base import check_positive_int
 from .base import Model
 from .sampling import check_sampling, sample_next
@@ -27,17 +29,18 @@ class LanguageModel(Model):
 
     def __init__(self, vocab_size, embedding_dim=64, hidden_size=128, num_layers=2, cell="lstm",
                  dropout=0.0, stateful=False, dtype="float32", seed=None, tie_weights=False,
-                 init_scale=None, **cell_options):
+                 init_scale=None, embedding_dropout=0.0, **cell_options):
         self.config = dict(vocab_size=vocab_size, embedding_dim=embedding_dim,
                            hidden_size=hidden_size, num_layers=num_layers, cell=cell,
                            dropout=dropout, stateful=stateful, dtype=str(np.dtype(dtype)),
-                           tie_weights=tie_weights, init_scale=init_scale, **cell_options)
+                           tie_weights=tie_weights, init_scale=init_scale,
+                           embedding_dropout=embedding_dropout, **cell_options)
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
         check_positive_int("num_layers", num_layers)
         if init_scale is not None and not init_scale > 0:
             raise ValueError(f"init_scale: expected a positive number or None, got {init_scale!r}")
         embedding = Embedding(vocab_size, embedding_dim)
-        layers = [embedding]
+        layers = [embedding] + ([Dropout(embedding_dropout)] if embedding_dropout else [])
         layers += recurrent_stack(cell, hidden_size, num_layers, dropout, stateful=stateful,
                                   **cell_options)
         layers.append(TimeDistributed(TiedDense(embedding) if tie_weights else Dense(vocab_size)))

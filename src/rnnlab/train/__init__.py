@@ -8,7 +8,7 @@ from .checkpoint import (
     write_checkpoint,
 )
 from .progress import read_log
-from .solver import Solver, TrainingError
+from .solver import Solver, TrainingError, evaluate_loss
 
 __all__ = ["Checkpoint", "CheckpointError", "CheckpointManager", "Solver", "TrainingError",
-           "load_weights", "read_checkpoint", "read_log", "write_checkpoint"]
+           "evaluate_loss", "load_weights", "read_checkpoint", "read_log", "write_checkpoint"]

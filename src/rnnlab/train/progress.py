@@ -6,6 +6,7 @@ The log has one JSON object per line: ``iteration``, ``epoch`` (fractional),
 health check), ``tokens_per_s`` and ``wall_time`` (seconds of training so far).
 """
 import json
+import math
 import sys
 
 
@@ -61,7 +62,7 @@ class Progress:
         line = (f"iteration {record['iteration']}/{self.total}  epoch {record['epoch']:.2f}  "
                 f"loss {record['train_loss']:.4f}")
         if "val_loss" in record:
-            line += f"  val {record['val_loss']:.4f}"
+            line += f"  val {record['val_loss']:.4f} (ppl {math.exp(record['val_loss']):.2f})"
         line += (f"  lr {record['lr']:.2e}  grad/param {record['grad_param_ratio']:.1e}  "
                  f"{record['tokens_per_s']:,.0f} tok/s  ETA {format_seconds(eta)}")
         if self.bar is not None:

@@ -18,8 +18,8 @@ when the loss is not finite or exceeds 3x the first loss (char-rnn); global-norm
 clipping; the optimizer step. With ``loss_sum_over_time`` the gradient is that of the
 loss summed over the T steps of a batch and averaged over its rows (Zaremba et al.
 2014; TF's sequence_loss without averaging across timesteps): T times the per-token
-mean's, clipped after scaling; the logged loss stays per token. Every ``eval_every`` iterations (default: once per
-epoch) the validation loss; the best is checkpointed as ``best``; ``patience``
+mean's, clipped after scaling; the logged loss stays per token. At the end of each
+epoch, and every ``eval_every`` iterations when given, the validation loss; the best is checkpointed as ``best``; ``patience``
 evaluations without improvement stop the run; so do ``max_time`` seconds and
 ``max_iterations`` updates. The run is deterministic given ``seed`` (data order and
 dropout masks), and a resumed run continues bit for bit.
@@ -65,6 +65,16 @@ def make_batches(split, batch_size, seq_length, seed):
 
 def global_norm(arrays):
     return math.sqrt(sum(float(np.vdot(a, a)) for a in arrays.values()))
+
+
+def evaluate_loss(model, batches, max_batches=None):
+    """The mean loss of ``model`` over ``batches`` (a batcher; the first ``max_batches``
+    when given), in inference mode, from zero states: connected batches carry the
+    state through the whole split."""
+    model.reset_states()
+    losses = [model.evaluate(*batch) for _, batch in zip(range(max_batches or len(batches)),
+                                                          batches.batches(0))]
+    return float(np.mean(losses))
 
 
 class Solver:
@@ -137,7 +147,8 @@ class Solver:
                         break
                 else:
                     self.epoch, self.position = self.epoch + 1, 0
-                    if self.eval_every is None and self.val_data is not None:
+                    just_evaluated = self.eval_every and self.iteration % self.eval_every == 0
+                    if self.val_data is not None and not just_evaluated:  # each epoch's end
                         self._evaluate_and_keep(log, progress, total)
                         done = self.stopped_because is not None
             if self.checkpoints is not None:
@@ -222,7 +233,7 @@ class Solver:
                       "tokens_per_s": self.tokens / max(self.wall_time, 1e-9)}
             log.write(record)
             if self.verbose:
-                print(f"epoch {self.epoch}: val loss {val:.4f}"
+                print(f"epoch {self.epoch}: val loss {val:.4f} (perplexity {math.exp(val):.2f})"
                       + (" (best)" if self.best_iteration == self.iteration else ""), flush=True)
         return val
 
@@ -230,16 +241,10 @@ class Solver:
         """The mean loss over a split (``eval_batches`` batches at most), in inference
         mode; the training's carried state is set aside and restored."""
         data = self.val_data if split == "val" else self.train_data
-        model = self.model
-        carried = model.carried_states()
-        model.reset_states()
-        losses = []
-        for k, batch in enumerate(data.batches(0)):
-            if self.eval_batches and k >= self.eval_batches:
-                break
-            losses.append(model.evaluate(*batch))
-        model.set_carried_states(carried)
-        return float(np.mean(losses))
+        carried = self.model.carried_states()
+        loss = evaluate_loss(self.model, data, self.eval_batches)
+        self.model.set_carried_states(carried)
+        return loss
 
     # -- checkpoints -----------------------------------------------------------------
     def state(self):
