@@ -104,20 +104,22 @@ def step_backward_from_sequence(backward, dnext_h, cache):
     return Gradients((dx[:, 0], dprev_h, dWx, dWh, db))
 
 
-TRANSPOSED_PRODUCT_MIN_SIZE = 256  # measured: below it the plain GEMM is as fast or faster
+TRANSPOSED_PRODUCT_MIN_SIZE = 256  # measured: below it v W is as fast or faster (K > J)
 
 
 def recurrent_product(W, N):
     """The per-step product of a time loop: -> product(v (N, J)) -> v W (N, K).
 
-    With few rows, OpenBLAS computes (W^T v^T)^T faster than v W once J and K reach
-    about 256 (2 cores, 100 steps, N = 32: H = 256, 19 -> 16 ms; H = 512, 64 -> 50 ms;
-    N = 16, H = 1024, 156 -> 113 ms). The result is then a transposed view of one
-    (K, N) buffer that the next call overwrites: read it before calling again.
+    With few rows, OpenBLAS computes (W^T v^T)^T faster than v W when K < J (the
+    backward's da_t Wh^T; N = 20, H = 200, 100 steps: 8.5 -> 5.4 ms) and once J and K
+    reach about 256 (N = 32, H = 256: 19 -> 16 ms; N = 16, H = 1024: 156 -> 113 ms,
+    forward). The result is then a transposed view of one (K, N) buffer that the next
+    call overwrites: read it before calling again.
     """
     xp = array_module(W)
     J, K = W.shape
-    if min(J, K) < TRANSPOSED_PRODUCT_MIN_SIZE or xp is not np:
+    transposed = K < J or min(J, K) >= TRANSPOSED_PRODUCT_MIN_SIZE
+    if not transposed or xp is not np:
         W = xp.ascontiguousarray(W)
         out = xp.empty((N, K), dtype=W.dtype)
         return lambda v: xp.matmul(v, W, out=out)

@@ -1,5 +1,5 @@
 """Optimizers (``step(params, grads)``), learning-rate schedules, gradient clipping."""
-from .clip import clip_global_norm
+from .clip import clip_global_norm, global_norm
 from .optimizers import (
     OPTIMIZERS,
     SGD,
@@ -36,6 +36,7 @@ __all__ = [
     "StepDecay",
     "Warmup",
     "clip_global_norm",
+    "global_norm",
     "make_optimizer",
     "optimizer_from_hyperparameters",
     "schedule_from_state",

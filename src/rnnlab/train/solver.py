@@ -36,6 +36,7 @@ from ..optim import (
     ExponentialDecay,
     Warmup,
     clip_global_norm,
+    global_norm,
     make_optimizer,
     optimizer_from_hyperparameters,
     schedule_from_state,
@@ -61,10 +62,6 @@ def make_batches(split, batch_size, seq_length, seed):
     if isinstance(split, tuple):
         return PaddedBatches(split, batch_size, seed)
     return LanguageModelBatches(split, batch_size, seq_length)
-
-
-def global_norm(arrays):
-    return math.sqrt(sum(float(np.vdot(a, a)) for a in arrays.values()))
 
 
 def evaluate_loss(model, batches, max_batches=None):
@@ -173,12 +170,9 @@ class Solver:
                                 f"({self.first_loss:.3f}) at iteration {self.iteration + 1}; the "
                                 f"training diverges: lower the learning rate (now {lr:.3g})")
         grads = model.grads
-        if self.loss_sum_over_time:  # the gradient of the loss summed over the T steps
-            T = np.shape(batch[0])[1]
-            for grad in grads.values():
-                grad *= T
-        grad_norm = clip_global_norm(grads, self.grad_clip) if self.grad_clip else global_norm(grads)
-        param_norm = global_norm(model.params)
+        # the gradient of the loss summed over the T steps: T times the per-token mean's
+        scale = float(np.shape(batch[0])[1]) if self.loss_sum_over_time else 1.0
+        grad_norm = clip_global_norm(grads, self.grad_clip or math.inf, scale)
         optimizer.step(model.params, grads)
         self.iteration += 1
         self.tokens += getattr(self.train_data, "tokens_per_batch", 0)
@@ -186,8 +180,7 @@ class Solver:
         self.losses.append(loss)
         return {"iteration": self.iteration,
                 "epoch": round(self.epoch + (self.position + 1) / len(self.train_data), 4),
-                "train_loss": loss, "lr": lr, "grad_norm": grad_norm,
-                "grad_param_ratio": grad_norm / max(param_norm, 1e-12)}
+                "train_loss": loss, "lr": lr, "grad_norm": grad_norm}
 
     def _after_update(self, record, log, progress, total):
         """Reports, evaluation, checkpoints and the stopping rules; True to stop."""
@@ -195,6 +188,7 @@ class Solver:
         if evaluate:
             record["val_loss"] = self._evaluate_and_keep(None, None, total)
         if evaluate or self.iteration % self.print_every == 0:
+            record["grad_param_ratio"] = record["grad_norm"] / max(global_norm(self.model.params), 1e-12)
             log.write(record)
             remaining = (total - self.iteration) * self.wall_time / max(self.iteration, 1)
             if self.max_time:
