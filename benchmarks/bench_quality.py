@@ -11,10 +11,9 @@ and reset each epoch), Adam 2e-3, global-norm clipping 5, constant learning rate
 import argparse
 import time
 
-import numpy as np
 import torch
 from harness import machine_description, print_table, write_json
-from torch_lm import TorchLanguageModel, torch_loss
+from torch_lm import TorchLanguageModel, torch_evaluate, torch_loss
 
 import rnnlab
 from rnnlab.data import LanguageModelBatches, Vocab, read_text, split_ids
@@ -48,12 +47,7 @@ def train_torch(args, V, train, val):
             updates += 1
             if time.perf_counter() - start >= args.seconds:
                 break
-    losses, state = [], None
-    with torch.no_grad():
-        for x, y in LanguageModelBatches(val, 32, 100).batches():
-            loss, state = torch_loss(model, x, y, state)
-            losses.append(loss.item())
-    return updates, float(np.mean(losses))
+    return updates, torch_evaluate(model, val, 32, 100)
 
 
 def main():

@@ -39,3 +39,15 @@ def torch_sample(model, length, prime, seed, temperature=0.8):
             out.append(int(token))
             scores, state = model(token.view(1, 1), state)
     return np.array(out)
+
+
+def torch_evaluate(model, ids, batch_size, seq_length):
+    """The mean loss over ``ids`` in connected batches, the state carried through."""
+    from rnnlab.data import LanguageModelBatches
+
+    losses, state = [], None
+    with torch.no_grad():
+        for x, y in LanguageModelBatches(ids, batch_size, seq_length).batches():
+            loss, state = torch_loss(model, x, y, state)
+            losses.append(loss.item())
+    return float(np.mean(losses))

@@ -4,19 +4,24 @@ import sys
 
 from ..data import CorpusError
 from ..train import CheckpointError, TrainingError
-from . import evaluate, sample, train
+from . import evaluate, inspect, sample, train
 from .options import Parser
 
 COMMANDS = {
     "train": (train, "train a language model on a text file",
               "examples:\n  rnnlab train                       # the bundled tinyshakespeare\n"
               "  rnnlab train my.txt --hidden-size 512 --dropout 0.3 --out runs/my\n"
-              "  rnnlab train --preset large\n  rnnlab train --resume runs/my --epochs 20"),
+              "  rnnlab train --preset large\n  rnnlab train --resume runs/my --epochs 20\n"
+              "  rnnlab train --preset zaremba-small --train ptb.train.txt --valid ptb.valid.txt "
+              "--test ptb.test.txt"),
     "sample": (sample, "generate text from a checkpoint",
                "examples:\n  rnnlab sample runs/tinyshakespeare --prime 'ROMEO:' --length 1000\n"
                "  rnnlab sample runs/tinyshakespeare --temperature 0.5 --top-p 0.9 --seed 1"),
     "eval": (evaluate, "loss, bits per character and perplexity of a checkpoint on a text",
              "example:\n  rnnlab eval runs/tinyshakespeare other.txt"),
+    "inspect": (inspect, "an HTML page of a model's cells on a text, and its gate statistics",
+                "examples:\n  rnnlab inspect runs/tinyshakespeare --out page.html\n"
+                "  rnnlab inspect runs/ptb --prime 'the company said' --gates-png gates.png"),
 }
 
 

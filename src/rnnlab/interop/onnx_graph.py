@@ -18,15 +18,11 @@ Layout conversions (rnnlab -> ONNX, one direction, layout 0: X is (T, N, D)):
 """
 import numpy as np
 
+from .blocks import reorder_blocks
+
 OPSET = 17
 LSTM_ONNX_BLOCKS = ("i", "o", "f", "g")  # ONNX's i, o, f, c in rnnlab's names
 GRU_ONNX_BLOCKS = ("z", "r", "n")  # ONNX's z, r, h
-
-
-def _reorder(a, names, order):
-    """Reorder the equal column blocks of a (..., k H) from ``names`` to ``order``."""
-    blocks = dict(zip(names, np.split(np.asarray(a), len(names), axis=-1)))
-    return np.concatenate([blocks[name] for name in order], axis=-1)
 
 
 def lstm_to_onnx(Wx, Wh, b, peepholes=None, cifg=False):
@@ -44,9 +40,9 @@ def lstm_to_onnx(Wx, Wh, b, peepholes=None, cifg=False):
         names = ("i", "f", "o", "g")
         if "f" in peepholes:
             peepholes = {"i": -peepholes["f"], **{k: v for k, v in peepholes.items() if k != "f"}}
-    W = _reorder(Wx, names, LSTM_ONNX_BLOCKS).T[None]
-    R = _reorder(Wh, names, LSTM_ONNX_BLOCKS).T[None]
-    B = np.concatenate([_reorder(b, names, LSTM_ONNX_BLOCKS), np.zeros(4 * H, b.dtype)])[None]
+    W = reorder_blocks(Wx, names, LSTM_ONNX_BLOCKS).T[None]
+    R = reorder_blocks(Wh, names, LSTM_ONNX_BLOCKS).T[None]
+    B = np.concatenate([reorder_blocks(b, names, LSTM_ONNX_BLOCKS), np.zeros(4 * H, b.dtype)])[None]
     P = None
     if peepholes:
         zero = np.zeros(H, Wx.dtype)
@@ -58,9 +54,9 @@ def gru_to_onnx(Wx, Wh, b, reset_after=True):
     """rnnlab GRU weights -> ONNX (W (1, 3H, D), R (1, 3H, H), B (1, 6H))."""
     names = ("r", "z", "n")
     bx, bh = (b[0], b[1]) if reset_after else (b, np.zeros_like(b))
-    W = _reorder(Wx, names, GRU_ONNX_BLOCKS).T[None]
-    R = _reorder(Wh, names, GRU_ONNX_BLOCKS).T[None]
-    B = np.concatenate([_reorder(bx, names, GRU_ONNX_BLOCKS), _reorder(bh, names, GRU_ONNX_BLOCKS)])[None]
+    W = reorder_blocks(Wx, names, GRU_ONNX_BLOCKS).T[None]
+    R = reorder_blocks(Wh, names, GRU_ONNX_BLOCKS).T[None]
+    B = np.concatenate([reorder_blocks(bx, names, GRU_ONNX_BLOCKS), reorder_blocks(bh, names, GRU_ONNX_BLOCKS)])[None]
     return W, R, B
 
 

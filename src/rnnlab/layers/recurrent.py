@@ -108,6 +108,12 @@ class Recurrent(Layer):
     def reset_states(self):
         self.states = None
 
+    @property
+    def last_cache(self):
+        """The cell's cache of the last forward (time-major; in reading order, the
+        padding moved last): what visualisations read (gate values, cells, states)."""
+        return self._saved[1]
+
     def forward(self, x, mask=None, initial_state=None, lengths=None):
         check_rank("x", x, {3: "(N, T, D)"})
         self.ensure_built(x)

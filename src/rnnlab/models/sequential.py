@@ -14,7 +14,7 @@ from .base import Model, unique_names
 
 
 class Sequential(Model):
-    def __init__(self, layers, input_shape=None, dtype="float32", seed=None, name="sequential"):
+    def __init__(self, layers, input_shape=None, dtype=None, seed=None, name="sequential"):
         layers = list(layers)
         for k, layer in enumerate(layers):
             if not isinstance(layer, Layer):
@@ -23,6 +23,8 @@ class Sequential(Model):
                 raise ValueError(f"layers[{k}]: {layer.name} has return_state=True; a Sequential "
                                  f"passes one array between layers (call the layer directly)")
         self.layers, self.name = layers, name
+        if dtype is None:  # built layers (e.g. from_torch's) give theirs; else float32
+            dtype = next((layer.dtype for layer in layers if layer.built), np.float32)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype: expected float32 or float64, got {self.dtype}")
@@ -37,7 +39,13 @@ class Sequential(Model):
         None for a length that varies), e.g. ``(None,)`` for token ids."""
         shape = tuple(input_shape)
         for layer in self.layers:
-            shape = tuple(layer.build(shape, self.dtype, self.rng))
+            if layer.built:  # as Keras: a built layer keeps its weights (e.g. from_torch's)
+                if layer.input_shape[-1:] != shape[-1:] or layer.dtype != self.dtype:
+                    raise ValueError(f"{layer.name}: built for inputs (..., {layer.input_shape[-1]}) "
+                                     f"of {layer.dtype}, here (..., {shape[-1]}) of {self.dtype}")
+                shape = tuple(layer.output_shape(shape))
+            else:
+                shape = tuple(layer.build(shape, self.dtype, self.rng))
         self.input_shape, self.built = tuple(input_shape), True
 
     def forward(self, x, mask=None, lengths=None):

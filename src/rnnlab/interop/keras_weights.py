@@ -1,0 +1,108 @@
+"""Keras weights in: the variables of Keras `Embedding`, `Dense`, `SimpleRNN`, `LSTM`,
+`GRU` (reset_after True or False) and `Bidirectional` layers, read from a Keras 3
+``.weights.h5`` file (``model.save_weights``) into the matching rnnlab layers. Needs
+h5py (the ``interop`` extra).
+
+The file: one group per layer, ``layers/<keras name>``, its variables the datasets
+``vars/0``, ``vars/1``, ... in creation order; a recurrent layer keeps them in its cell,
+``layers/<name>/cell/vars``; a Bidirectional in ``forward_layer/cell/vars`` and
+``backward_layer/cell/vars``; a TimeDistributed in ``layer/vars``.
+
+    Embedding  vars/0 embeddings (V, D)                      -> W
+    Dense      vars/0 kernel (D, M), vars/1 bias (M,)        -> W, b
+    SimpleRNN  kernel (D, H), recurrent_kernel (H, H), bias  -> Wx, Wh, b
+    LSTM       columns i, f, c, o                            -> i, f, o, g (c = g)
+    GRU        columns z, r, h; bias (2, 3H) with reset_after (row 0 input, row 1
+               recurrent), (3H,) without                     -> r, z, n
+
+Layers are matched by name (rnnlab's default names follow Keras': ``lstm``,
+``lstm_1``, ...); ``names`` maps an rnnlab name to a different Keras one.
+"""
+import numpy as np
+
+from ..layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN, TimeDistributed
+from .blocks import RNNLAB_GRU, RNNLAB_LSTM, reorder_blocks
+
+KERAS_LSTM = ("i", "f", "g", "o")  # Keras' i, f, c, o in rnnlab's names
+KERAS_GRU = ("z", "r", "n")  # Keras' z, r, h
+
+
+def load_keras_weights(target, path, names=None):
+    """Copy the weights of a Keras ``.weights.h5`` file into ``target`` (a built model or
+    a list of built layers), layer by layer; layers without parameters are skipped.
+    -> {rnnlab layer name: Keras layer name} of the layers loaded."""
+    import h5py
+
+    names = dict(names or {})
+    layers = [layer for layer in getattr(target, "layers", target) if layer.params or layer.sublayers()]
+    if not all(layer.built for layer in layers):
+        raise ValueError("target: build the model first (give input_shape or run a forward)")
+    loaded = {}
+    with h5py.File(path, "r") as f:
+        if "layers" not in f:
+            raise ValueError(f"{path}: no 'layers' group; not a Keras 3 .weights.h5 file")
+        groups = f["layers"]
+        for layer in layers:
+            keras_name = names.get(layer.name, layer.name)
+            if keras_name not in groups:
+                raise ValueError(f"{path}: no Keras layer {keras_name!r} for rnnlab's {layer.name!r}; "
+                                 f"the file has {sorted(groups)} (map names with names=)")
+            _load(layer, groups[keras_name], f"{path}:layers/{keras_name}")
+            loaded[layer.name] = keras_name
+    return loaded
+
+
+def _variables(group, where, *paths):
+    """The arrays vars/0, vars/1, ... of the first of ``paths`` under group that has any."""
+    for path in paths:
+        sub = f"{path}/vars" if path else "vars"
+        if sub in group and len(group[sub]):
+            return [np.asarray(group[sub][str(k)]) for k in range(len(group[sub]))]
+    raise ValueError(f"{where}: no variables under {' or '.join(p + '/vars' if p else 'vars' for p in paths)}")
+
+
+def _load(layer, group, where):
+    if isinstance(layer, Bidirectional):
+        for sub, path in ((layer.forward_layer, "forward_layer"), (layer.backward_layer, "backward_layer")):
+            _load_recurrent(sub, _variables(group[path], f"{where}/{path}", "cell", ""), f"{where}/{path}")
+    elif isinstance(layer, (LSTM, GRU, SimpleRNN)):
+        _load_recurrent(layer, _variables(group, where, "cell", ""), where)
+    elif isinstance(layer, Embedding):
+        _assign(layer, {"W": _variables(group, where, "")[0]}, where)
+    elif isinstance(layer, (Dense, TimeDistributed)):
+        dense = layer.layer if isinstance(layer, TimeDistributed) else layer
+        if not isinstance(dense, Dense):
+            raise ValueError(f"{where}: TimeDistributed({type(dense).__name__}) has no Keras weights to read")
+        arrays = _variables(group, where, "", "layer")
+        _assign(dense, dict(zip(("W", "b"), arrays)), where)
+    else:
+        raise ValueError(f"{where}: rnnlab's {type(layer).__name__} has no Keras counterpart here")
+
+
+def _load_recurrent(layer, arrays, where):
+    if len(arrays) != 3:
+        raise ValueError(f"{where}: expected kernel, recurrent_kernel and bias, got {len(arrays)} arrays")
+    kernel, recurrent, bias = arrays
+    if type(layer) is LSTM:
+        params = {k: reorder_blocks(a, KERAS_LSTM, RNNLAB_LSTM)
+                  for k, a in (("Wx", kernel), ("Wh", recurrent), ("b", bias))}
+    elif type(layer) is GRU:
+        if (bias.ndim == 2) != layer.reset_after:
+            raise ValueError(f"{where}: a Keras GRU with reset_after={bias.ndim == 2} (bias "
+                             f"{bias.shape}) for rnnlab's GRU with reset_after={layer.reset_after}")
+        params = {k: reorder_blocks(a, KERAS_GRU, RNNLAB_GRU)
+                  for k, a in (("Wx", kernel), ("Wh", recurrent), ("b", bias))}
+    elif type(layer) is SimpleRNN:
+        params = {"Wx": kernel, "Wh": recurrent, "b": bias}
+    else:
+        raise ValueError(f"{where}: rnnlab's {type(layer).__name__} has no Keras counterpart")
+    _assign(layer, params, where)
+
+
+def _assign(layer, arrays, where):
+    for name, value in arrays.items():
+        target = layer.params[name]
+        if value.shape != target.shape:
+            raise ValueError(f"{where}: {name} is {value.shape} in the file, {target.shape} in "
+                             f"rnnlab's {layer.name}")
+        target[...] = value

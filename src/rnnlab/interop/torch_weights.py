@@ -1,0 +1,182 @@
+"""PyTorch recurrent weights both ways: ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (any
+num_layers, bidirectional, proj_size, bias) <-> rnnlab layers. Needs torch only for
+``to_torch`` and for reading a module; a state_dict of NumPy arrays needs nothing.
+
+    layers = from_torch(module)                  # or from_torch(state_dict, "lstm")
+    model = Sequential(layers, dtype="float64")  # built layers keep their weights
+    module = to_torch(model)                     # or a layer, or a list of layers
+
+Per layer and direction (suffix _l{k}, _l{k}_reverse), PyTorch -> rnnlab:
+
+    LSTM  rows i, f, g, o -> columns i, f, o, g:  Wx = W_ih^T, Wh = W_hh^T, b = b_ih + b_hh
+          (reordered); proj_size: Wp = W_hr^T, and Wh is (P, 4H)
+    GRU   rows r, z, n (rnnlab's order; reset_after=True): Wx = W_ih^T, Wh = W_hh^T,
+          b = [b_ih; b_hh] (2, 3H)
+    RNN   Wx = W_ih^T, Wh = W_hh^T, b = b_ih + b_hh; nonlinearity tanh or relu
+    bias=False reads as zero biases. rnnlab -> PyTorch puts b in b_ih and zeros in b_hh
+    (LSTM, RNN: only the sum is defined).
+"""
+import re
+
+import numpy as np
+
+from ..layers import GRU, LSTM, Bidirectional, Recurrent, SimpleRNN
+from .blocks import RNNLAB_LSTM, reorder_blocks
+
+TORCH_LSTM = ("i", "f", "g", "o")
+KINDS = {"lstm": LSTM, "gru": GRU, "rnn_tanh": SimpleRNN, "rnn_relu": SimpleRNN}
+KEY = re.compile(r"(weight_ih|weight_hh|weight_hr|bias_ih|bias_hh)_l(\d+)(_reverse)?$")
+
+
+def from_torch(source, kind=None, dtype=None):
+    """rnnlab layers (built, one per PyTorch layer, Bidirectional where the module is,
+    return_sequences=True) holding the weights of ``source``: an ``nn.LSTM``, ``nn.GRU``
+    or ``nn.RNN``, or a state_dict (tensors or arrays) with ``kind`` "lstm", "gru",
+    "rnn_tanh" or "rnn_relu". dtype: the module's (default), or float32 / float64."""
+    if hasattr(source, "state_dict"):
+        mode = getattr(source, "mode", None)
+        kind = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}.get(mode)
+        if kind is None:
+            raise ValueError(f"source: expected nn.LSTM, nn.GRU or nn.RNN, got {type(source).__name__}")
+        source = source.state_dict()
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {sorted(KINDS)} with a state_dict, got {kind!r}")
+    weights = {}
+    for name, value in source.items():
+        match = KEY.match(name)
+        if not match:
+            raise ValueError(f"state_dict: unexpected key {name!r} for a PyTorch {kind} module")
+        array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+        weights[(int(match[2]), bool(match[3]), match[1])] = array
+    num_layers = 1 + max(layer for layer, _, _ in weights)
+    bidirectional = any(reverse for _, reverse, _ in weights)
+    dtype = np.dtype(dtype or next(iter(weights.values())).dtype)
+    layers = []
+    for k in range(num_layers):
+        directions = [_rnnlab_weights(kind, weights, k, reverse) for reverse in (False, True)[: 1 + bidirectional]]
+        H = directions[0]["Wx"].shape[1] // {"lstm": 4, "gru": 3}.get(kind, 1)
+        options = {"proj_size": directions[0]["Wp"].shape[1]} if "Wp" in directions[0] else {}
+        if kind.startswith("rnn"):
+            options["activation"] = kind[4:]
+        layer = KINDS[kind](H, return_sequences=True, **options)
+        layer = Bidirectional(layer) if bidirectional else layer
+        layer.build((None, directions[0]["Wx"].shape[0]), dtype)
+        for sub, params in zip(_directions(layer), directions):
+            for name, value in params.items():
+                sub.params[name][...] = value
+        layers.append(layer)
+    return layers
+
+
+def _rnnlab_weights(kind, weights, k, reverse):
+    def get(name, like=None):
+        if (k, reverse, name) in weights:
+            return weights[(k, reverse, name)]
+        if like is None:
+            raise ValueError(f"state_dict: missing {name}_l{k}{'_reverse' if reverse else ''}")
+        return np.zeros(like.shape[0], like.dtype)  # bias=False
+
+    w_ih, w_hh = get("weight_ih"), get("weight_hh")
+    b_ih, b_hh = get("bias_ih", w_ih), get("bias_hh", w_ih)
+    if kind == "lstm":
+        params = {"Wx": reorder_blocks(w_ih.T, TORCH_LSTM, RNNLAB_LSTM),
+                  "Wh": reorder_blocks(w_hh.T, TORCH_LSTM, RNNLAB_LSTM),
+                  "b": reorder_blocks(b_ih + b_hh, TORCH_LSTM, RNNLAB_LSTM)}
+        if (k, reverse, "weight_hr") in weights:
+            params["Wp"] = weights[(k, reverse, "weight_hr")].T
+        return params
+    if kind == "gru":
+        return {"Wx": w_ih.T, "Wh": w_hh.T, "b": np.stack([b_ih, b_hh])}
+    return {"Wx": w_ih.T, "Wh": w_hh.T, "b": b_ih + b_hh}
+
+
+def _directions(layer):
+    return [layer.forward_layer, layer.backward_layer] if isinstance(layer, Bidirectional) else [layer]
+
+
+def to_torch(source, batch_first=True):
+    """An ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` (the rnnlab dtype) computing what the
+    recurrent layers of ``source`` compute: a built layer, a list of them or a model
+    (other layers, such as Dropout or Dense, are not part of the module and are left
+    out). The layers must be one kind, size and direction setting; options PyTorch has
+    no counterpart for (peepholes, CIFG, clipping, layer norm, reset_after=False, the
+    Clockwork and depth-gated cells, a lone go_backwards) are refused by name."""
+    import torch
+
+    layers = _recurrent_layers(source)
+    first = _directions(layers[0])[0]
+    kind = _torch_kind(first)
+    for layer in layers:
+        if isinstance(layer, Recurrent) and layer.go_backwards:
+            raise ValueError(f"{layer.name}: go_backwards alone has no PyTorch counterpart "
+                             f"(wrap it in Bidirectional)")
+        for sub in _directions(layer):
+            if _torch_kind(sub) != kind or sub.units != first.units \
+                    or getattr(sub, "proj_size", None) != getattr(first, "proj_size", None):
+                raise ValueError(f"{sub.name}: every layer must be a {kind} of {first.units} "
+                                 f"units for one PyTorch module")
+    bidirectional = isinstance(layers[0], Bidirectional)
+    if any(isinstance(layer, Bidirectional) != bidirectional for layer in layers):
+        raise ValueError("layers: either every layer is Bidirectional or none")
+    D = first.params["Wx"].shape[0]
+    options = dict(num_layers=len(layers), bias=True, batch_first=batch_first,
+                   bidirectional=bidirectional)
+    if kind == "lstm":
+        module = torch.nn.LSTM(D, first.units, proj_size=first.proj_size or 0, **options)
+    elif kind == "gru":
+        module = torch.nn.GRU(D, first.units, **options)
+    else:
+        module = torch.nn.RNN(D, first.units, nonlinearity=kind[4:], **options)
+    dtype = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[first.dtype]
+    module = module.to(dtype)
+    with torch.no_grad():
+        for k, layer in enumerate(layers):
+            for reverse, sub in enumerate(_directions(layer)):
+                suffix = f"_l{k}" + ("_reverse" if reverse else "")
+                for name, value in _torch_weights(kind, sub.params).items():
+                    getattr(module, name + suffix).copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    return module
+
+
+def _recurrent_layers(source):
+    layers = getattr(source, "layers", source)
+    layers = [layers] if not isinstance(layers, (list, tuple)) else list(layers)
+    recurrent = [layer for layer in layers if isinstance(layer, (Recurrent, Bidirectional))]
+    if not recurrent:
+        raise ValueError("source: no recurrent layer to convert")
+    if not all(layer.built for layer in recurrent):
+        raise ValueError("source: build the layers first (run a forward or build them)")
+    return recurrent
+
+
+def _torch_kind(layer):
+    if type(layer) is LSTM:
+        refused = [name for name, on in (("peepholes", layer.peepholes), ("cifg", layer.cifg),
+                                          ("cell_clip", layer.cell_clip is not None),
+                                          ("gate_clip", layer.gate_clip is not None),
+                                          ("layer_norm", layer.layer_norm)) if on]
+        if refused:
+            raise ValueError(f"{layer.name}: PyTorch's LSTM has no {', '.join(refused)}")
+        return "lstm"
+    if type(layer) is GRU:
+        if not layer.reset_after:
+            raise ValueError(f"{layer.name}: PyTorch's GRU computes reset_after=True only")
+        return "gru"
+    if type(layer) is SimpleRNN:
+        return "rnn_" + layer.activation
+    raise ValueError(f"{layer.name}: PyTorch has no {type(layer).__name__}")
+
+
+def _torch_weights(kind, p):
+    zeros = lambda a: np.zeros(a.shape[-1], a.dtype)  # noqa: E731
+    if kind == "lstm":
+        weights = {"weight_ih": reorder_blocks(p["Wx"], RNNLAB_LSTM, TORCH_LSTM).T,
+                   "weight_hh": reorder_blocks(p["Wh"], RNNLAB_LSTM, TORCH_LSTM).T,
+                   "bias_ih": reorder_blocks(p["b"], RNNLAB_LSTM, TORCH_LSTM),
+                   "bias_hh": zeros(p["b"])}
+        if "Wp" in p:
+            weights["weight_hr"] = p["Wp"].T
+        return weights
+    if kind == "gru":
+        return {"weight_ih": p["Wx"].T, "weight_hh": p["Wh"].T, "bias_ih": p["b"][0], "bias_hh": p["b"][1]}
+    return {"weight_ih": p["Wx"].T, "weight_hh": p["Wh"].T, "bias_ih": p["b"], "bias_hh": zeros(p["b"])}

@@ -1,0 +1,230 @@
+"""Weights between frameworks: PyTorch modules both ways (outputs to 1e-10 in float64),
+Keras .weights.h5 files (written here from known arrays in Keras's layout), and whole
+models exported to ONNX and run in ONNX Runtime (to 1e-5)."""
+import numpy as np
+import pytest
+import torch
+
+from rnnlab.interop import export_onnx, from_torch, load_keras_weights, run_onnx, to_torch
+from rnnlab.layers import (
+    GRU,
+    LSTM,
+    Bidirectional,
+    ClockworkRNN,
+    Dense,
+    Dropout,
+    Embedding,
+    LayerNormLSTM,
+    SimpleRNN,
+    TimeDistributed,
+)
+from rnnlab.models import LanguageModel, Sequential
+from rnnlab.testing import rel_error
+
+N, T, D, H = 3, 6, 5, 4
+TORCH_MODULES = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn_tanh": torch.nn.RNN,
+                 "rnn_relu": torch.nn.RNN}
+
+
+def torch_module(kind, **options):
+    if kind.startswith("rnn"):
+        options["nonlinearity"] = kind[4:]
+    torch.manual_seed(0)
+    return TORCH_MODULES[kind](D, H, batch_first=True, **options).double()
+
+
+def inference(model, x):
+    with model.inference():
+        return model.forward(x)
+
+
+@pytest.mark.parametrize("options", [dict(num_layers=2), dict(num_layers=2, bidirectional=True),
+                                     dict(bias=False)])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh", "rnn_relu"])
+def test_from_torch_module_and_state_dict(rng, kind, options):
+    module = torch_module(kind, **options)
+    x = rng.standard_normal((N, T, D))
+    expected = module(torch.tensor(x))[0].detach().numpy()
+    model = Sequential(from_torch(module), dtype="float64")
+    assert rel_error(inference(model, x), expected) < 1e-10
+    again = Sequential(from_torch({k: v.numpy() for k, v in module.state_dict().items()}, kind))
+    assert rel_error(inference(again, x), expected) < 1e-10
+
+
+def test_from_torch_lstm_with_projection(rng):
+    module = torch_module("lstm", num_layers=2, proj_size=3, bidirectional=True)
+    x = rng.standard_normal((N, T, D))
+    model = Sequential(from_torch(module), dtype="float64")
+    assert rel_error(inference(model, x), module(torch.tensor(x))[0].detach().numpy()) < 1e-10
+
+
+def random_stack(rng, make, bidirectional, layers=2):
+    stack = [make() for _ in range(layers)]
+    stack = [Bidirectional(layer) if bidirectional else layer for layer in stack]
+    model = Sequential(stack, input_shape=(None, D), dtype="float64", seed=0)
+    for p in model.params.values():
+        p[...] = rng.standard_normal(p.shape) * 0.5
+    return model
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("make", [lambda: LSTM(H, return_sequences=True),
+                                  lambda: LSTM(H, return_sequences=True, proj_size=2),
+                                  lambda: GRU(H, return_sequences=True),
+                                  lambda: SimpleRNN(H, activation="relu", return_sequences=True)],
+                         ids=["lstm", "lstm-proj", "gru", "rnn-relu"])
+def test_to_torch_computes_the_same(rng, make, bidirectional):
+    model = random_stack(rng, make, bidirectional)
+    x = rng.standard_normal((N, T, D))
+    module = to_torch(model)
+    assert module.num_layers == 2 and module.bidirectional == bidirectional
+    theirs = module(torch.tensor(x))[0].detach().numpy()
+    assert rel_error(theirs, inference(model, x)) < 1e-10
+    back = Sequential(from_torch(module), dtype="float64")  # the round trip
+    for (name, a), b in zip(model.params.items(), back.params.values()):
+        np.testing.assert_allclose(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("layer, message", [
+    (LSTM(H, peepholes=("i", "f"), return_sequences=True), "PyTorch's LSTM has no peepholes"),
+    (GRU(H, reset_after=False, return_sequences=True), "reset_after=True only"),
+    (ClockworkRNN(H, periods=(1, 2), return_sequences=True), "PyTorch has no ClockworkRNN"),
+])
+def test_to_torch_refuses_what_pytorch_lacks(layer, message):
+    Sequential([layer], input_shape=(None, D))
+    with pytest.raises(ValueError, match=message):
+        to_torch(layer)
+
+
+# -- Keras ------------------------------------------------------------------------------
+
+def keras_lstm_step(x, h, c, kernel, recurrent, bias):
+    """Keras's LSTMCell: columns i, f, c, o."""
+    z = x @ kernel + h @ recurrent + bias
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    i, f, g, o = sig(z[:, :H]), sig(z[:, H:2 * H]), np.tanh(z[:, 2 * H:3 * H]), sig(z[:, 3 * H:])
+    c = f * c + i * g
+    return o * np.tanh(c), c
+
+
+def keras_gru_step(x, h, kernel, recurrent, bias):
+    """Keras's GRUCell with reset_after=True: columns z, r, h; bias rows input, recurrent."""
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    xz = x @ kernel + bias[0]
+    hz = h @ recurrent + bias[1]
+    z = sig(xz[:, :H] + hz[:, :H])
+    r = sig(xz[:, H:2 * H] + hz[:, H:2 * H])
+    hh = np.tanh(xz[:, 2 * H:] + r * hz[:, 2 * H:])
+    return z * h + (1 - z) * hh
+
+
+def test_keras_weights_file_loads_with_gate_orders_converted(rng, tmp_path):
+    h5py = pytest.importorskip("h5py")
+    V, E = 11, D
+    arrays = {
+        "embedding": [rng.standard_normal((V, E))],
+        "lstm": [rng.standard_normal((E, 4 * H)) * 0.5, rng.standard_normal((H, 4 * H)) * 0.5,
+                 rng.standard_normal(4 * H) * 0.5],
+        "bidirectional/forward_layer": [rng.standard_normal((H, 3 * H)) * 0.5,
+                                        rng.standard_normal((H, 3 * H)) * 0.5,
+                                        rng.standard_normal((2, 3 * H)) * 0.5],
+        "bidirectional/backward_layer": [rng.standard_normal((H, 3 * H)) * 0.5,
+                                         rng.standard_normal((H, 3 * H)) * 0.5,
+                                         rng.standard_normal((2, 3 * H)) * 0.5],
+        "dense": [rng.standard_normal((2 * H, V)), rng.standard_normal(V)],
+    }
+    path = tmp_path / "model.weights.h5"
+    with h5py.File(path, "w") as f:  # Keras 3's layout: layers/<name>[/cell]/vars/<k>
+        for name, values in arrays.items():
+            cell = "/cell" if name.startswith(("lstm", "bidirectional")) else ""
+            for k, value in enumerate(values):
+                f[f"layers/{name}{cell}/vars/{k}"] = value
+    model = Sequential([Embedding(V, E), LSTM(H, return_sequences=True),
+                        Bidirectional(GRU(H, return_sequences=True)), Dropout(0.5),
+                        TimeDistributed(Dense(V))], input_shape=(None,), dtype="float64")
+    loaded = load_keras_weights(model, path, names={"time_distributed": "dense"})
+    assert loaded == {"embedding": "embedding", "lstm": "lstm", "bidirectional": "bidirectional",
+                      "time_distributed": "dense"}
+    lstm = model.layers[1].params
+    kernel = arrays["lstm"][0]
+    np.testing.assert_array_equal(lstm["Wx"][:, 2 * H:3 * H], kernel[:, 3 * H:])  # o
+    np.testing.assert_array_equal(lstm["Wx"][:, 3 * H:], kernel[:, 2 * H:3 * H])  # g = Keras c
+
+    # the same numbers as Keras's own equations, step by step
+    ids = rng.integers(V, size=(N, T))
+    x = arrays["embedding"][0][ids]
+    h, c = np.zeros((N, H)), np.zeros((N, H))
+    lstm_out = []
+    for t in range(T):
+        h, c = keras_lstm_step(x[:, t], h, c, *arrays["lstm"])
+        lstm_out.append(h)
+    directions = []
+    for name, steps in (("forward_layer", range(T)), ("backward_layer", reversed(range(T)))):
+        h, out = np.zeros((N, H)), [None] * T
+        for t in steps:
+            h = keras_gru_step(lstm_out[t], h, *arrays[f"bidirectional/{name}"])
+            out[t] = h
+        directions.append(np.stack(out, 1))
+    expected = np.concatenate(directions, -1) @ arrays["dense"][0] + arrays["dense"][1]
+    assert rel_error(inference(model, ids), expected) < 1e-10
+
+
+def test_keras_weights_errors_name_the_problem(rng, tmp_path):
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "gru.weights.h5"
+    with h5py.File(path, "w") as f:
+        for k, value in enumerate([np.zeros((D, 3 * H)), np.zeros((H, 3 * H)), np.zeros((2, 3 * H))]):
+            f[f"layers/gru/cell/vars/{k}"] = value
+    model = Sequential([GRU(H, reset_after=False)], input_shape=(None, D))
+    with pytest.raises(ValueError, match="reset_after=True"):
+        load_keras_weights(model, path)
+    other = Sequential([LSTM(H)], input_shape=(None, D))
+    with pytest.raises(ValueError, match=r"no Keras layer 'lstm'.*\['gru'\]"):
+        load_keras_weights(other, path)
+
+
+# -- ONNX -------------------------------------------------------------------------------
+
+def assert_onnx_agrees(model, x):
+    proto = export_onnx(model)
+    ours = inference(model, x)
+    theirs = run_onnx(proto, x)
+    assert theirs.shape == ours.shape
+    assert np.abs(theirs - ours).max() < 1e-5, np.abs(theirs - ours).max()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("tie_weights", [False, True])
+def test_language_model_exports_to_onnx(rng, cell, tie_weights):
+    model = LanguageModel(13, embedding_dim=6, hidden_size=6, num_layers=2, cell=cell,
+                          dropout=0.3, tie_weights=tie_weights, seed=0)
+    for p in model.params.values():
+        p[...] = rng.standard_normal(p.shape) * 0.5
+    assert_onnx_agrees(model, rng.integers(13, size=(N, T)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LSTM(H, return_sequences=True, peepholes=("i", "f", "o"), gate_clip=1.5),
+    lambda: LSTM(H, return_sequences=True, cifg=True, peepholes=("f", "o")),
+    lambda: GRU(H, return_sequences=True, reset_after=False),
+    lambda: SimpleRNN(H, activation="relu", return_sequences=True),
+], ids=["lstm-peepholes-clip", "lstm-cifg", "gru-reset-before", "rnn-relu"])
+def test_bidirectional_stacks_export_to_onnx(rng, make):
+    model = Sequential([Bidirectional(make()), Bidirectional(make()),
+                        LSTM(H, return_sequences=False), Dense(2, activation="sigmoid")],
+                       input_shape=(None, D), seed=0)
+    for p in model.params.values():
+        p[...] = rng.standard_normal(p.shape) * 0.5
+    assert_onnx_agrees(model, rng.standard_normal((N, T, D)).astype(np.float32))
+
+
+@pytest.mark.parametrize("layer, message", [
+    (LayerNormLSTM(H), "ONNX has no operator for rnnlab's LayerNormLSTM"),
+    (LSTM(H, proj_size=2), "no proj_size"),
+    (ClockworkRNN(H, periods=(1, 2)), "ONNX has no operator for rnnlab's ClockworkRNN"),
+    (LSTM(H, go_backwards=True), "go_backwards alone"),
+])
+def test_onnx_export_refuses_what_onnx_lacks(layer, message):
+    model = Sequential([layer], input_shape=(None, D))
+    with pytest.raises(ValueError, match=message):
+        export_onnx(model)
