@@ -135,8 +135,9 @@ def test_page_in_headless_chromium(checkpoint, tmp_path):
     assert state["before"] != state["after"] and all(state["before"] + state["after"])
     assert state["matches"] == 10
     screenshot = tmp_path / "inspect.png"
+    view = os.environ.get("RNNLAB_INSPECT_VIEW", "layer=0&cell=1")  # e.g. layer=0&cell=89
     shot = chromium("--window-size=1100,760", "--hide-scrollbars", f"--screenshot={screenshot}",
-                    page.as_uri(), tmp_path=tmp_path)
+                    f"{page.as_uri()}#{view}", tmp_path=tmp_path)
     assert shot.returncode == 0 and screenshot.read_bytes()[:4] == b"\x89PNG"
     if os.environ.get("RNNLAB_SCREENSHOT"):  # refresh the README's picture
         shutil.copy(screenshot, os.environ["RNNLAB_SCREENSHOT"])

@@ -6,7 +6,8 @@ pattern given as a regular expression over the text (inside quotes, inside
 parentheses, position in the line, ...), by Pearson correlation with the 0/1 sequence
 "this character is inside a match" (Karpathy et al. 2015; Chen 2017).
 
-The page tests itself when opened as ``page.html#selftest``: it records the colour of
+``page.html#layer=0&quantity=h&cell=89`` opens on that cell. The page tests itself
+when opened as ``page.html#selftest``: it records the colour of
 the first tokens, changes the cell picker as a user would (a change event), records
 them again, and writes both and every error it saw into ``<pre id="selftest">``.
 """
@@ -20,7 +21,7 @@ TOP_K = 5
 
 
 def page_data(trace, decode, title, gates_png=None):
-    """The JSON the page's script reads: tokens, per-layer activations (3 decimals),
+    """The JSON the page's script reads: tokens, per-layer activations (2 decimals),
     the top-5 predictions after each token."""
     tokens = [decode(int(i)) for i in trace.ids]
     top = np.argsort(-trace.probs, axis=1)[:, :TOP_K]
@@ -32,7 +33,7 @@ def page_data(trace, decode, title, gates_png=None):
         if layer.cell is not None:
             quantities = {"tanh(c)": layer.cell, **quantities}
         layers.append({"name": layer.name, "units": int(layer.h.shape[1]),
-                       "values": {k: np.round(v.T, 3).tolist() for k, v in quantities.items()}})
+                       "values": {k: np.round(v.T, 2).tolist() for k, v in quantities.items()}})
     data = {"title": title, "tokens": tokens, "predictions": predictions, "layers": layers}
     if gates_png is not None:
         data["gates_png"] = base64.b64encode(gates_png).decode("ascii")
@@ -62,7 +63,7 @@ label { font-size: 0.85em; display: flex; flex-direction: column; gap: 0.2em; }
 #predictions table { border-collapse: collapse; }
 #predictions td { padding: 0 0.6em; }
 #matches li { cursor: pointer; }
-#legend { height: 10px; width: 200px; background: linear-gradient(to right, rgb(59,76,192), #fff, rgb(180,4,38)); }
+#legend { display: inline-block; height: 10px; width: 160px; background: linear-gradient(to right, rgb(59,76,192), #fff, rgb(180,4,38)); }
 </style>
 </head>
 <body>
@@ -71,7 +72,7 @@ label { font-size: 0.85em; display: flex; flex-direction: column; gap: 0.2em; }
   <label>layer <select id="layer"></select></label>
   <label>quantity <select id="quantity"></select></label>
   <label>cell <input id="cell" type="number" min="0" value="0" style="width:6em"></label>
-  <label>-1 <div id="legend"></div> +1</label>
+  <label>colour <span style="display:flex;gap:0.4em;align-items:center">-1 <span id="legend"></span> +1</span></label>
   <label>pattern (regex) <input id="pattern" value="&quot;[^&quot;]*&quot;" style="width:14em"></label>
   <button id="search">cells most correlated</button>
 </div>
@@ -192,6 +193,11 @@ function selftest() {
 
 try { build(); } catch (e) { errors.push(String(e)); }
 if (location.hash === "#selftest") selftest();
+else if (location.hash.length > 1) {  // #layer=0&quantity=h&cell=89 opens on that cell
+  const view = new URLSearchParams(location.hash.slice(1));
+  select(Number(view.get("layer") || 0), view.get("quantity") || $("quantity").value,
+         Number(view.get("cell") || 0));
+}
 </script>
 </body>
 </html>
