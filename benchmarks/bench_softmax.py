@@ -64,7 +64,7 @@ def main():
                      "% roofline": f"{100 * tok['rnnlab'] / roofline:.0f}%",
                      "torch % roofline": f"{100 * tok['torch'] / roofline:.0f}%"})
         print(rows[-1], flush=True)
-    print(machine_description())
+    print(f"{machine_description()}; sgemm {flops / 1e9:.1f} GFLOP/s")
     print_table(list(rows[0]), rows)
     if args.json:
         write_json(args.json, {"machine": machine_description(), "sgemm_flops": flops, "rows": rows})
