@@ -210,13 +210,12 @@ def _read_data(files, level, vocab=None):
     """-> train, val, test ids (test None without a test file), the vocabulary (built
     from the training text unless given), the training file and its length in characters."""
     make_vocab = Vocab.characters if level == "char" else Vocab.words
-    test = None
+    test = None  # a TEXT_FILE's 5% test part stays unseen; only a test file is evaluated
     if "text_file" in files:
         path = Path(files["text_file"])
         text = read_text(path)
         vocab = vocab or make_vocab(text)
-        train, val, test = split_ids(vocab.encode(text))
-        test = None  # the 5% test part stays unseen unless a test file is given
+        train, val, _ = split_ids(vocab.encode(text))
     else:
         path = Path(files["train_file"])
         text = read_text(path)
