@@ -19,8 +19,9 @@ clipping; the optimizer step. With ``loss_sum_over_time`` the gradient is that o
 loss summed over the T steps of a batch and averaged over its rows (Zaremba et al.
 2014; TF's sequence_loss without averaging across timesteps): T times the per-token
 mean's, clipped after scaling; the logged loss stays per token. At the end of each
-epoch, and every ``eval_every`` iterations when given, the validation loss; the best is checkpointed as ``best``; ``patience``
-evaluations without improvement stop the run; so do ``max_time`` seconds and
+epoch, and every ``eval_every`` iterations when given, the validation loss; the best
+is checkpointed as ``best``; ``patience`` evaluations without improvement stop the
+run; so do ``max_time`` seconds and
 ``max_iterations`` updates. The run is deterministic given ``seed`` (data order and
 dropout masks), and a resumed run continues bit for bit.
 """
