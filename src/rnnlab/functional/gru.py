@@ -26,6 +26,7 @@ from .recurrence import (
     input_gradients,
     input_projection,
     step_backward_from_sequence,
+    recurrent_product,
     recurrent_weight_gradient,
     time_major,
 )
@@ -171,13 +172,14 @@ def gru_backward(dh, cache, dh_final=None):
     dah_n = xp.empty((T, N, H), dh.dtype)
     dh_next = final_state_gradient("dh_final", dh_final, N, H, dh.dtype)
     Wh = cache.Wh
-    WhT_rz, WhT_n = xp.ascontiguousarray(_rz(Wh).T), xp.ascontiguousarray(Wh[:, 2 * H :].T)
+    times_WhT_rz = recurrent_product(_rz(Wh).T, N)  # [da_r, da_z] Wh_rz^T
+    times_WhT_n = recurrent_product(Wh[:, 2 * H :].T, N) if cache.reset_after else None
     for t in reversed(range(T)):
         dh_t = dh_tm[t] + dh_next
         dh_direct = _step_backward(cache, t, dh_t, dax, dah_n)
-        dhm = _rz(dax[t]) @ WhT_rz  # contiguous transposes: faster small GEMMs
+        dhm = times_WhT_rz(_rz(dax[t]))
         if cache.reset_after:
-            dhm += dah_n[t] @ WhT_n
+            dhm = dhm + times_WhT_n(dah_n[t])
         dh_next = dh_direct + dropped(dhm, cache.recurrent_mask)
     dx, dWx = input_gradients(dax, cache.x_tm, cache.Wx)
     dbx = dax.sum(axis=(0, 1))

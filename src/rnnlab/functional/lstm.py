@@ -51,6 +51,7 @@ from .recurrence import (
     final_state_gradient,
     input_gradients,
     input_projection,
+    recurrent_product,
     recurrent_weight_gradient,
     time_major,
 )
@@ -458,14 +459,14 @@ def _backward_steps(cache, dh_tm, dh_next, dc_next, dc_tm):
         grads.dln_c = empty(T, N, H)
     if opts.depth_gate:
         grads.ddepth, grads.dlower_c = empty(T, N, H), empty(T, N, H)
-    WhT = xp.ascontiguousarray(w["Wh"].T)  # contiguous: faster small GEMMs
+    times_WhT = recurrent_product(w["Wh"].T, N)  # dah_t Wh^T, (N, P)
     for t in reversed(range(T)):
         dh_tm[t] += dh_next
         if dc_tm is not None:
             dc_next = dc_next + dc_tm[t]
         dc_next = _step_backward(cache, t, dh_tm[t], dc_next, grads)
-        dh_next = dropped(grads.dah[t] @ WhT, cache.recurrent_mask)  # into h_{t-1}
-    return grads, dh_next, dc_next
+        dh_next = dropped(times_WhT(grads.dah[t]), cache.recurrent_mask)  # into h_{t-1}
+    return grads, xp.ascontiguousarray(dh_next), dc_next
 
 
 def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):

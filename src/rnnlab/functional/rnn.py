@@ -18,6 +18,7 @@ from .recurrence import (
     final_state_gradient,
     input_gradients,
     input_projection,
+    recurrent_product,
     recurrent_weight_gradient,
     time_major,
 )
@@ -155,11 +156,12 @@ def rnn_backward(dh, cache, dh_final=None):
     dh_tm = time_major(dh)  # (T, N, H)
     da = xp.empty_like(dh_tm)  # (T, N, H)
     dh_next = final_state_gradient("dh_final", dh_final, N, H, dh.dtype)  # into h_T
-    WhT = xp.ascontiguousarray(cache.Wh.T)  # contiguous: faster small GEMMs
+    times_WhT = recurrent_product(cache.Wh.T, N)  # da_t Wh^T
     for t in reversed(range(T)):
         dh_t = dh_tm[t] + dh_next  # gradient from the output at t and from step t+1
         da[t] = activation_grad_from_output(cache.nonlinearity, h[t + 1], dh_t)
-        dh_next = dropped(da[t] @ WhT, cache.recurrent_mask)  # into h_{t-1}
+        dh_next = dropped(times_WhT(da[t]), cache.recurrent_mask)  # into h_{t-1}
+    dh_next = xp.ascontiguousarray(dh_next)
     dx, dWx = input_gradients(da, cache.x_tm, cache.Wx)
     dWh = recurrent_weight_gradient(dropped(h[:-1], cache.recurrent_mask), da)
     return Gradients((dx, dh_next, dWx, dWh, da.sum(axis=(0, 1))))
