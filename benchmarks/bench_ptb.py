@@ -1,11 +1,13 @@
 """Penn Treebank with the `zaremba-small` recipe in rnnlab and in PyTorch, side by side:
 2 x LSTM 200 word model (embedding 200, V = 10,001), batches 20 x 20, SGD lr 1 on the
-loss summed over the 20 steps, global-norm clipping 5, every weight U(-0.1, 0.1), no
-dropout. Each trains --epochs epochs (one by default) on ptb.train.txt; reported: the
-time per epoch, tokens/s and the validation perplexity (state carried through the
-whole split, batches 20 x 20) after training.
+loss summed over the 20 steps, global-norm clipping 5, every weight U(-0.1, 0.1) (the
+same initial weights in both), no dropout; the learning rate halves each epoch after the fourth. Each trains --epochs
+epochs (one by default; 13 is the whole recipe) on ptb.train.txt; reported: the time
+per epoch, tokens/s, the validation perplexity after each epoch and the test
+perplexity at the end (state carried through the whole split, batches 20 x 20).
 
-    python benchmarks/bench_ptb.py [--epochs 1] [--data ../shared/data/ptb] [--json out.json]
+    python benchmarks/bench_ptb.py [--epochs 1] [--library rnnlab|pytorch] [--threads 2]
+                                   [--data ../shared/data/ptb] [--json out.json]
 """
 import argparse
 import math
@@ -17,60 +19,84 @@ from harness import machine_description, print_table, write_json
 from torch_lm import TorchLanguageModel, torch_evaluate, torch_loss
 
 from rnnlab.data import LanguageModelBatches, Vocab, read_text
+from rnnlab.interop import to_torch
 from rnnlab.models import LanguageModel
-from rnnlab.train import Solver
+from rnnlab.optim import ExponentialDecay
+from rnnlab.train import Solver, evaluate_loss
 
 N, T, H, LR, CLIP, SCALE = 20, 20, 200, 1.0, 5.0, 0.1
+SCHEDULE = ExponentialDecay(0.5, 4)
 
 
-def train_rnnlab(V, train, val, epochs):
-    model = LanguageModel(V, embedding_dim=H, hidden_size=H, num_layers=2, stateful=True,
-                          seed=0, init_scale=SCALE)
+def initial_model(V):
+    return LanguageModel(V, embedding_dim=H, hidden_size=H, num_layers=2, stateful=True,
+                         seed=0, init_scale=SCALE)
+
+
+def train_rnnlab(V, train, val, test, epochs):
+    """-> (training seconds, validation losses after each epoch, test loss)."""
+    model = initial_model(V)
     solver = Solver(model, {"train": train, "val": val}, batch_size=N, seq_length=T,
                     num_epochs=epochs, optimizer="sgd", learning_rate=LR, grad_clip=CLIP,
-                    loss_sum_over_time=True, seed=0, verbose=False)
+                    schedule=SCHEDULE, loss_sum_over_time=True, seed=0, verbose=False)
     solver.train()
-    return solver.wall_time, solver.val_history[-1][1]
+    return (solver.wall_time, [loss for _, loss in solver.val_history],
+            evaluate_loss(model, LanguageModelBatches(test, N, T)))
 
 
-def train_torch(V, train, val, epochs):
-    torch.manual_seed(0)
+def train_torch(V, train, val, test, epochs):
     model = TorchLanguageModel(V, H, H, 2)
+    start_weights = initial_model(V)  # the same initial weights as rnnlab's
+    model.lstm = to_torch(start_weights)
     with torch.no_grad():
-        for p in model.parameters():
-            p.uniform_(-SCALE, SCALE)
+        model.embedding.weight.copy_(torch.from_numpy(start_weights.params["embedding/W"]))
+        model.out.weight.copy_(torch.from_numpy(start_weights.params["time_distributed/dense/W"].T))
+        model.out.bias.copy_(torch.from_numpy(start_weights.params["time_distributed/dense/b"]))
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        state = None
+    seconds, val_losses = 0.0, []
+    for epoch in range(epochs):
+        for group in optimizer.param_groups:
+            group["lr"] = LR * SCHEDULE(0, epoch)
+        start, state = time.perf_counter(), None
         for x, y in LanguageModelBatches(train, N, T).batches():
             loss, state = torch_loss(model, x, y, state)
             optimizer.zero_grad()
             (loss * T).backward()  # summed over time, averaged over the batch
             torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
             optimizer.step()
-    seconds = time.perf_counter() - start
-    return seconds, torch_evaluate(model, val, N, T)
+        seconds += time.perf_counter() - start
+        val_losses.append(torch_evaluate(model, val, N, T))
+        print(f"pytorch epoch {epoch + 1}: valid perplexity {math.exp(val_losses[-1]):.2f}",
+              flush=True)
+    return seconds, val_losses, torch_evaluate(model, test, N, T)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/ptb"))
+    parser.add_argument("--library", choices=("rnnlab", "pytorch"), help="only this one")
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch's threads")
     parser.add_argument("--json")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     text = read_text(Path(args.data) / "ptb.train.txt")
     vocab = Vocab.words(text)
     train = vocab.encode(text)
-    val = vocab.encode(read_text(Path(args.data) / "ptb.valid.txt"))
+    val, test = (vocab.encode(read_text(Path(args.data) / f"ptb.{split}.txt"))
+                 for split in ("valid", "test"))
     print(machine_description())
     rows = []
     for name, fn in (("rnnlab", train_rnnlab), ("pytorch", train_torch)):
-        seconds, val_loss = fn(len(vocab), train, val, args.epochs)
+        if args.library not in (None, name):
+            continue
+        seconds, val_losses, test_loss = fn(len(vocab), train, val, test, args.epochs)
         rows.append({"library": name, "s/epoch": f"{seconds / args.epochs:.0f}",
                      "tokens/s": f"{args.epochs * len(train) / seconds:,.0f}",
-                     "valid ppl": f"{math.exp(val_loss):.2f}"})
+                     "valid ppl": f"{math.exp(val_losses[-1]):.2f}",
+                     "best valid": f"{math.exp(min(val_losses)):.2f}",
+                     "test ppl": f"{math.exp(test_loss):.2f}",
+                     "valid per epoch": " ".join(f"{math.exp(v):.1f}" for v in val_losses)})
         print(rows[-1], flush=True)
     print_table(list(rows[0]), rows)
     if args.json:

@@ -109,7 +109,7 @@ def test_word_level_training_on_penn_treebank_splits(tmp_path):
                         "--test", files["test"], "--level", "word", *PER_EPOCH, "--epochs", "2",
                         "--optimizer", "sgd", "--lr", "1", "--sum-loss-over-time",
                         "--init-scale", "0.1", "--lr-decay", "0.5", "--decay-after", "1",
-                        "--out", out, "--sample-length", "20")
+                        "--recurrent-bias", "--out", out, "--sample-length", "20")
     assert result.returncode == 0, result.stderr
     assert "word types" in result.stdout
     epochs = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
@@ -118,6 +118,7 @@ def test_word_level_training_on_penn_treebank_splits(tmp_path):
     assert "perplexity" in test_line and str(files["test"]) in test_line
     settings = json.loads((out / "settings.json").read_text())
     assert settings["optimizer"] == "sgd" and settings["sum_loss_over_time"] is True
+    assert "lstm/b_h" in rnnlab.train.read_checkpoint(out).model.params
     sampled = rnnlab_cmd("sample", out, "--prime", "the company", "--length", "10", "--seed", "0")
     assert sampled.returncode == 0 and sampled.stdout.startswith("the company")
     unknown = rnnlab_cmd("sample", out, "--prime", "the zyzzyva", "--length", "5", "--seed", "0")
@@ -187,6 +188,7 @@ def _bad_inputs(tmp, run_dir):
         (["train", s, "--config", tmp / "zero.json"], ["zero.json: hidden_size expected a value in [1, inf], got 0"]),
         (["train", s, "--config", tmp / "typo.json"], ["typo.json: unknown setting 'hiden_size'"]),
         (["train", s, "--out", other], ["already holds a training run", "--resume"]),
+        (["train", s, "--cell", "gru", "--recurrent-bias"], ["--recurrent-bias: the gru cell has no second bias"]),
         (["train", "--resume", tmp / "nowhere"], ["--resume", "nowhere: no such checkpoint"]),
         (["train", "--resume", corrupt], ["--resume", "model.safetensors: truncated"]),
         (["sample", run_dir, "--temperature", "0"], ["--temperature: expected a value in (0, inf], got 0"]),

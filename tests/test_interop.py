@@ -85,6 +85,58 @@ def test_to_torch_computes_the_same(rng, make, bidirectional):
         np.testing.assert_allclose(a, b, err_msg=name)
 
 
+@pytest.mark.parametrize("kind", ["lstm", "rnn_tanh"])
+def test_two_biases_round_trip_through_pytorch(rng, kind):
+    module = torch_module(kind, num_layers=2, bidirectional=True)
+    layers = from_torch(module, recurrent_bias=True)
+    assert all(sub.recurrent_bias for layer in layers for sub in (layer.forward_layer, layer.backward_layer))
+    x = rng.standard_normal((N, T, D))
+    model = Sequential(layers, dtype="float64")
+    assert rel_error(inference(model, x), module(torch.tensor(x))[0].detach().numpy()) < 1e-10
+    back = to_torch(model).state_dict()
+    for name, value in module.state_dict().items():  # bias_ih and bias_hh each as they were
+        np.testing.assert_array_equal(back[name].numpy(), value.numpy(), err_msg=name)
+
+
+def test_sgd_with_two_biases_follows_pytorch_update_for_update(rng):
+    """A language model with recurrent_bias=True trained by the Solver (SGD, loss summed
+    over time, global-norm clipping) gives PyTorch's losses, update for update, from the
+    same weights: nn.LSTM's bias_ih and bias_hh are b and b_h."""
+    from rnnlab.train import Solver
+
+    V, E, steps = 17, 6, 6
+    model = LanguageModel(V, embedding_dim=E, hidden_size=E, num_layers=2, stateful=True,
+                          dtype="float64", seed=0, init_scale=0.5, recurrent_bias=True)
+    embedding, lstm = torch.nn.Embedding(V, E).double(), to_torch(model)
+    out = torch.nn.Linear(E, V).double()
+    with torch.no_grad():
+        embedding.weight.copy_(torch.from_numpy(model.params["embedding/W"]))
+        out.weight.copy_(torch.from_numpy(model.params["time_distributed/dense/W"].T))
+        out.bias.copy_(torch.from_numpy(model.params["time_distributed/dense/b"]))
+    ids = rng.integers(V, size=2 * 5 * steps + 1)
+    solver = Solver(model, {"train": ids}, batch_size=2, seq_length=5, num_epochs=1,
+                    optimizer="sgd", learning_rate=1.0, grad_clip=0.5, loss_sum_over_time=True,
+                    verbose=False, print_every=1)
+    solver.train()
+    params = [*embedding.parameters(), *lstm.parameters(), *out.parameters()]
+    optimizer, state, theirs = torch.optim.SGD(params, lr=1.0), None, []
+    for x, y in solver.train_data.batches():
+        h, state = lstm(embedding(torch.from_numpy(x)), state)
+        state = tuple(s.detach() for s in state)
+        loss = torch.nn.functional.cross_entropy(out(h).reshape(-1, V), torch.from_numpy(y).reshape(-1))
+        optimizer.zero_grad()
+        (loss * x.shape[1]).backward()
+        norm = torch.sqrt(sum((p.grad ** 2).sum() for p in params))
+        for p in params:  # exactly (clip_grad_norm_ divides by norm + 1e-6)
+            p.grad *= min(1.0, 0.5 / norm.item())
+        optimizer.step()
+        theirs.append(loss.item())
+    assert len(solver.losses) == steps
+    np.testing.assert_allclose(solver.losses, theirs, rtol=1e-10)
+    assert rel_error(model.params["lstm/b_h"], lstm.bias_hh_l0.detach().numpy()[
+        np.r_[0:2 * E, 3 * E:4 * E, 2 * E:3 * E]]) < 1e-10  # torch i, f, g, o -> rnnlab i, f, o, g
+
+
 @pytest.mark.parametrize("layer, message", [
     (LSTM(H, peepholes=("i", "f"), return_sequences=True), "PyTorch's LSTM has no peepholes"),
     (GRU(H, reset_after=False, return_sequences=True), "reset_after=True only"),
@@ -139,9 +191,10 @@ def test_keras_weights_file_loads_with_gate_orders_converted(rng, tmp_path):
             cell = "/cell" if name.startswith(("lstm", "bidirectional")) else ""
             for k, value in enumerate(values):
                 f[f"layers/{name}{cell}/vars/{k}"] = value
-    model = Sequential([Embedding(V, E), LSTM(H, return_sequences=True),
+    model = Sequential([Embedding(V, E), LSTM(H, return_sequences=True, recurrent_bias=True),
                         Bidirectional(GRU(H, return_sequences=True)), Dropout(0.5),
                         TimeDistributed(Dense(V))], input_shape=(None,), dtype="float64")
+    model.layers[1].params["b_h"][...] = 1.0  # Keras has one bias: loading zeroes b_h
     loaded = load_keras_weights(model, path, names={"time_distributed": "dense"})
     assert loaded == {"embedding": "embedding", "lstm": "lstm", "bidirectional": "bidirectional",
                       "time_distributed": "dense"}
@@ -193,11 +246,13 @@ def assert_onnx_agrees(model, x):
     assert np.abs(theirs - ours).max() < 1e-5, np.abs(theirs - ours).max()
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell, options", [
+    ("lstm", {}), ("gru", {}), ("rnn", {}), ("lstm", dict(recurrent_bias=True)),
+    ("rnn", dict(recurrent_bias=True))])
 @pytest.mark.parametrize("tie_weights", [False, True])
-def test_language_model_exports_to_onnx(rng, cell, tie_weights):
+def test_language_model_exports_to_onnx(rng, cell, options, tie_weights):
     model = LanguageModel(13, embedding_dim=6, hidden_size=6, num_layers=2, cell=cell,
-                          dropout=0.3, tie_weights=tie_weights, seed=0)
+                          dropout=0.3, tie_weights=tie_weights, seed=0, **options)
     for p in model.params.values():
         p[...] = rng.standard_normal(p.shape) * 0.5
     assert_onnx_agrees(model, rng.integers(13, size=(N, T)))

@@ -27,6 +27,8 @@ RECURRENT = {
     "simple_rnn": lambda **kw: SimpleRNN(6, **kw),
     "simple_rnn_relu": lambda **kw: SimpleRNN(6, activation="relu", **kw),
     "lstm": lambda **kw: LSTM(6, **kw),
+    "lstm_recurrent_bias": lambda **kw: LSTM(6, recurrent_bias=True, **kw),
+    "simple_rnn_recurrent_bias": lambda **kw: SimpleRNN(6, recurrent_bias=True, **kw),
     "lstm_peephole_cifg_proj": lambda **kw: LSTM(6, peepholes="fo", cifg=True, proj_size=3, **kw),
     "lstm_all_peepholes_clips": lambda **kw: LSTM(6, peepholes="ifo", cell_clip=3.0, gate_clip=5.0, **kw),
     "layer_norm_lstm": lambda **kw: LayerNormLSTM(6, **kw),

@@ -21,7 +21,7 @@ from ..train.checkpoint import read_checkpoint, resolve
 from .options import fraction, non_negative_int, positive_float, positive_int, probability
 
 COMMON = dict(optimizer="adam", decay_after=1, init_scale=None, tie_weights=False,
-              embedding_dropout=0.0, sum_loss_over_time=False)
+              embedding_dropout=0.0, sum_loss_over_time=False, recurrent_bias=False)
 ZAREMBA = dict(COMMON, level="word", cell="lstm", num_layers=2, optimizer="sgd", lr=1.0,
                grad_clip=5.0, batch_size=20, sum_loss_over_time=True, eval_every=None, seed=0,
                max_time=None)
@@ -59,7 +59,8 @@ CHECKS = {  # the value checks of the numeric settings, for options and config f
     "seed": non_negative_int("--seed"),
 }
 CHOICES = {"level": ("char", "word"), "cell": tuple(sorted(CELLS)), "optimizer": ("adam", "sgd"),
-           "tie_weights": (False, True), "sum_loss_over_time": (False, True)}
+           "tie_weights": (False, True), "sum_loss_over_time": (False, True),
+           "recurrent_bias": (False, True)}
 
 
 class CLIError(ValueError):
@@ -92,6 +93,9 @@ def add_arguments(parser):
                         help="score with the embedding matrix (embedding size = hidden size)")
     parser.add_argument("--init-scale", type=CHECKS["init_scale"],
                         help="every weight U(-s, s) (default: Glorot/orthogonal, as Keras)")
+    parser.add_argument("--recurrent-bias", action="store_const", const=True,
+                        help="a second bias on h Wh, as PyTorch and the Torch code of Zaremba "
+                        "et al. (lstm, rnn)")
     parser.add_argument("--optimizer", choices=CHOICES["optimizer"])
     parser.add_argument("--sum-loss-over-time", action="store_const", const=True,
                         help="gradient of the loss summed over the steps (Zaremba et al.)")
@@ -125,6 +129,9 @@ def settings_from(args):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
+    if settings["recurrent_bias"] and not CELLS[settings["cell"]].supports_recurrent_bias:
+        raise CLIError(f"--recurrent-bias: the {settings['cell']} cell has no second bias to add; "
+                       f"use it with lstm, layer_norm_lstm or rnn")
     return settings
 
 
@@ -174,7 +181,8 @@ def run(args):
                           cell=settings["cell"], dropout=settings["dropout"], stateful=True,
                           seed=settings["seed"], tie_weights=settings["tie_weights"],
                           init_scale=settings["init_scale"],
-                          embedding_dropout=settings["embedding_dropout"])
+                          embedding_dropout=settings["embedding_dropout"],
+                          recurrent_bias=settings["recurrent_bias"])
     per_epoch = len(train) // (N * M)
     print(f"{path}: {characters:,} characters, {len(vocab):,} {settings['level']} types; "
           f"{settings['num_layers']} x {settings['cell']} {settings['hidden_size']}, "

@@ -96,6 +96,8 @@ def _load_recurrent(layer, arrays, where):
         params = {"Wx": kernel, "Wh": recurrent, "b": bias}
     else:
         raise ValueError(f"{where}: rnnlab's {type(layer).__name__} has no Keras counterpart")
+    if layer.recurrent_bias:  # Keras has the one bias
+        params["b_h"] = np.zeros_like(layer.params["b_h"])
     _assign(layer, params, where)
 
 

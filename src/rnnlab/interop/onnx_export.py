@@ -160,7 +160,7 @@ def _operator(layer):
         if refused:
             raise ValueError(f"{layer.name}: the ONNX LSTM operator has no {', '.join(refused)}; "
                              f"it does not export")
-        W, R, B, P = lstm_to_onnx(p["Wx"], p["Wh"], p["b"],
+        W, R, B, P = lstm_to_onnx(p["Wx"], p["Wh"], layer.total_bias(),
                                   {g: p["p_" + g] for g in layer.peepholes}, layer.cifg)
         attributes = {}
         if layer.cifg:
@@ -172,7 +172,7 @@ def _operator(layer):
         return "GRU", list(gru_to_onnx(p["Wx"], p["Wh"], p["b"], layer.reset_after)), \
             {"linear_before_reset": int(layer.reset_after)}
     if type(layer) is SimpleRNN:
-        return "RNN", list(rnn_to_onnx(p["Wx"], p["Wh"], p["b"])), \
+        return "RNN", list(rnn_to_onnx(p["Wx"], p["Wh"], layer.total_bias())), \
             {"activations": [layer.activation.capitalize()]}
     raise ValueError(f"{layer.name}: ONNX has no operator for rnnlab's {type(layer).__name__}; "
                      f"it does not export")

@@ -28,11 +28,13 @@ KINDS = {"lstm": LSTM, "gru": GRU, "rnn_tanh": SimpleRNN, "rnn_relu": SimpleRNN}
 KEY = re.compile(r"(weight_ih|weight_hh|weight_hr|bias_ih|bias_hh)_l(\d+)(_reverse)?$")
 
 
-def from_torch(source, kind=None, dtype=None):
+def from_torch(source, kind=None, dtype=None, recurrent_bias=False):
     """rnnlab layers (built, one per PyTorch layer, Bidirectional where the module is,
     return_sequences=True) holding the weights of ``source``: an ``nn.LSTM``, ``nn.GRU``
     or ``nn.RNN``, or a state_dict (tensors or arrays) with ``kind`` "lstm", "gru",
-    "rnn_tanh" or "rnn_relu". dtype: the module's (default), or float32 / float64."""
+    "rnn_tanh" or "rnn_relu". dtype: the module's (default), or float32 / float64.
+    The LSTM's and RNN's bias_ih + bias_hh become b, or with ``recurrent_bias`` b and
+    b_h (the same outputs; training then moves the biases as PyTorch does)."""
     if hasattr(source, "state_dict"):
         mode = getattr(source, "mode", None)
         kind = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}.get(mode)
@@ -53,9 +55,12 @@ def from_torch(source, kind=None, dtype=None):
     dtype = np.dtype(dtype or next(iter(weights.values())).dtype)
     layers = []
     for k in range(num_layers):
-        directions = [_rnnlab_weights(kind, weights, k, reverse) for reverse in (False, True)[: 1 + bidirectional]]
+        directions = [_rnnlab_weights(kind, weights, k, reverse, recurrent_bias)
+                      for reverse in (False, True)[: 1 + bidirectional]]
         H = directions[0]["Wx"].shape[1] // {"lstm": 4, "gru": 3}.get(kind, 1)
         options = {"proj_size": directions[0]["Wp"].shape[1]} if "Wp" in directions[0] else {}
+        if recurrent_bias and kind != "gru":
+            options["recurrent_bias"] = True
         if kind.startswith("rnn"):
             options["activation"] = kind[4:]
         layer = KINDS[kind](H, return_sequences=True, **options)
@@ -68,7 +73,7 @@ def from_torch(source, kind=None, dtype=None):
     return layers
 
 
-def _rnnlab_weights(kind, weights, k, reverse):
+def _rnnlab_weights(kind, weights, k, reverse, recurrent_bias):
     def get(name, like=None):
         if (k, reverse, name) in weights:
             return weights[(k, reverse, name)]
@@ -78,16 +83,17 @@ def _rnnlab_weights(kind, weights, k, reverse):
 
     w_ih, w_hh = get("weight_ih"), get("weight_hh")
     b_ih, b_hh = get("bias_ih", w_ih), get("bias_hh", w_ih)
-    if kind == "lstm":
-        params = {"Wx": reorder_blocks(w_ih.T, TORCH_LSTM, RNNLAB_LSTM),
-                  "Wh": reorder_blocks(w_hh.T, TORCH_LSTM, RNNLAB_LSTM),
-                  "b": reorder_blocks(b_ih + b_hh, TORCH_LSTM, RNNLAB_LSTM)}
-        if (k, reverse, "weight_hr") in weights:
-            params["Wp"] = weights[(k, reverse, "weight_hr")].T
-        return params
     if kind == "gru":
         return {"Wx": w_ih.T, "Wh": w_hh.T, "b": np.stack([b_ih, b_hh])}
-    return {"Wx": w_ih.T, "Wh": w_hh.T, "b": b_ih + b_hh}
+    biases = {"b": b_ih, "b_h": b_hh} if recurrent_bias else {"b": b_ih + b_hh}
+    if kind != "lstm":
+        return {"Wx": w_ih.T, "Wh": w_hh.T, **biases}
+    params = {"Wx": reorder_blocks(w_ih.T, TORCH_LSTM, RNNLAB_LSTM),
+              "Wh": reorder_blocks(w_hh.T, TORCH_LSTM, RNNLAB_LSTM),
+              **{k: reorder_blocks(b, TORCH_LSTM, RNNLAB_LSTM) for k, b in biases.items()}}
+    if (k, reverse, "weight_hr") in weights:
+        params["Wp"] = weights[(k, reverse, "weight_hr")].T
+    return params
 
 
 def _directions(layer):
@@ -168,15 +174,14 @@ def _torch_kind(layer):
 
 
 def _torch_weights(kind, p):
-    zeros = lambda a: np.zeros(a.shape[-1], a.dtype)  # noqa: E731
-    if kind == "lstm":
-        weights = {"weight_ih": reorder_blocks(p["Wx"], RNNLAB_LSTM, TORCH_LSTM).T,
-                   "weight_hh": reorder_blocks(p["Wh"], RNNLAB_LSTM, TORCH_LSTM).T,
-                   "bias_ih": reorder_blocks(p["b"], RNNLAB_LSTM, TORCH_LSTM),
-                   "bias_hh": zeros(p["b"])}
-        if "Wp" in p:
-            weights["weight_hr"] = p["Wp"].T
-        return weights
     if kind == "gru":
         return {"weight_ih": p["Wx"].T, "weight_hh": p["Wh"].T, "bias_ih": p["b"][0], "bias_hh": p["b"][1]}
-    return {"weight_ih": p["Wx"].T, "weight_hh": p["Wh"].T, "bias_ih": p["b"], "bias_hh": zeros(p["b"])}
+
+    def blocks(a):  # rnnlab's LSTM column blocks in PyTorch's order
+        return reorder_blocks(a, RNNLAB_LSTM, TORCH_LSTM) if kind == "lstm" else a
+
+    weights = {"weight_ih": blocks(p["Wx"]).T, "weight_hh": blocks(p["Wh"]).T,
+               "bias_ih": blocks(p["b"]), "bias_hh": blocks(p.get("b_h", np.zeros_like(p["b"])))}
+    if "Wp" in p:
+        weights["weight_hr"] = p["Wp"].T
+    return weights

@@ -3,7 +3,7 @@
     LSTM(units, peepholes=(), cifg=False, proj_size=None, cell_clip=None, gate_clip=None,
          layer_norm=False, unit_forget_bias=True, **recurrent options)
 
-Parameters: Wx (D, G), Wh (P, G), b (G,); peepholes p_i, p_f, p_o (H,); Wp (H, P);
+Parameters: Wx (D, G), Wh (P, G), b (G,) (and b_h (G,) with ``recurrent_bias``); peepholes p_i, p_f, p_o (H,); Wp (H, P);
 layer norm gamma_x, gamma_h (G,), gamma_c, beta_c (H,). G = 4H (3H with cifg), P =
 proj_size or H. Keras' initialisation: Wx Glorot-uniform, Wh orthogonal, b zeros with
 the forget block at 1 (``unit_forget_bias``); peepholes start at 0 (the plain LSTM),
@@ -21,6 +21,7 @@ LAYER_NORM_KEYS = ("gamma_x", "gamma_h", "gamma_c", "beta_c")
 
 class LSTM(Recurrent):
     state_names = ("h", "c")
+    supports_recurrent_bias = True
 
     def __init__(self, units, peepholes=(), cifg=False, proj_size=None, cell_clip=None,
                  gate_clip=None, layer_norm=False, unit_forget_bias=True, **options):
@@ -74,11 +75,11 @@ class LSTM(Recurrent):
 
     def _cell_stepper(self, N):
         p = self.params
-        return lstm_stepper(p["Wx"], p["Wh"], p["b"], N, **self.cell_options())
+        return lstm_stepper(p["Wx"], p["Wh"], self.total_bias(), N, **self.cell_options())
 
     def _run(self, x, states, recurrent_mask):
         p = self.params
-        y, cache = lstm_forward(x, states[0], p["Wx"], p["Wh"], p["b"], states[1],
+        y, cache = lstm_forward(x, states[0], p["Wx"], p["Wh"], self.total_bias(), states[1],
                                 recurrent_mask=recurrent_mask, **self.cell_options())
         return y, (cache.h, cache.c), cache
 

@@ -15,6 +15,10 @@ Options, as Keras:
 - ``dropout``: variational input dropout, one mask (N, D) per sequence for all steps;
   ``recurrent_dropout``: one mask (N, P) per sequence on h_{t-1} in the recurrent
   product (Gal & Ghahramani 2016). Training mode only.
+- ``recurrent_bias`` (LSTM and SimpleRNN): a second bias b_h beside b, x Wx + b +
+  h Wh + b_h, as PyTorch's b_ih and b_hh and the Torch code of Zaremba et al. 2014.
+  It changes no output (only b + b_h counts) but SGD moves the sum twice as fast
+  (d b_h = d b) and global-norm clipping counts the bias gradient twice.
 - ``mask`` (N, T) or ``lengths`` (N,): padded steps leave the state unchanged, their
   outputs are zero, the final state is each sequence's state at its own last step
   (see ``alignment``).
@@ -33,15 +37,21 @@ class Recurrent(Layer):
     supports_masking = True
     state_names = ("h",)
     output_state = 0  # which state is the output at every step
+    supports_recurrent_bias = False  # cells whose bias is added once per step (LSTM, RNN)
 
     def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, dropout=0.0, recurrent_dropout=0.0, name=None):
+                 stateful=False, dropout=0.0, recurrent_dropout=0.0, recurrent_bias=False,
+                 name=None):
         super().__init__(name)
         self.units = check_positive_int("units", units)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful = bool(go_backwards), bool(stateful)
         self.dropout = check_fraction("dropout", dropout)
         self.recurrent_dropout = check_fraction("recurrent_dropout", recurrent_dropout)
+        self.recurrent_bias = bool(recurrent_bias)
+        if self.recurrent_bias and not self.supports_recurrent_bias:
+            raise ValueError(f"recurrent_bias: only LSTM and SimpleRNN take a second bias, not "
+                             f"{type(self).__name__}")
         self.states = None  # carried states of a stateful layer
         self.final_states = None  # the final states of the last forward
         self.dinitial_state = None
@@ -61,6 +71,18 @@ class Recurrent(Layer):
         """dsteps: per state, the gradient on it at every step, (N, T, S) or None
         -> (dx (N, T, D), gradient per initial state, name -> parameter gradient)."""
         raise NotImplementedError
+
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        shape = super().build(input_shape, dtype, rng)
+        if self.recurrent_bias:
+            self.params["b_h"] = np.zeros_like(self.params["b"])
+            self.grads["b_h"] = np.zeros_like(self.params["b"])
+        return shape
+
+    def total_bias(self):
+        """The bias the cell adds: b, or b + b_h with ``recurrent_bias``."""
+        p = self.params
+        return p["b"] + p["b_h"] if self.recurrent_bias else p["b"]
 
     def _recurrent_mask(self, N):
         """The variational recurrent dropout mask of one batch, (N, P)."""
@@ -177,6 +199,8 @@ class Recurrent(Layer):
         if dsteps[k_out] is None:
             dsteps[k_out] = np.zeros((N, T, P), self.dtype)
         dx, dstates0, grads = self._run_backward(dsteps, cache)
+        if self.recurrent_bias:  # b + b_h: d b_h = d b
+            grads["b_h"] = grads["b"]
         self.dinitial_state = tuple(d if extra is None else d + extra
                                     for d, extra in zip(dstates0, direct))
         for name, g in grads.items():

@@ -6,6 +6,7 @@ from .single_state import SingleStateRecurrent
 class SimpleRNN(SingleStateRecurrent):
     cell_forward, cell_backward = staticmethod(rnn_forward), staticmethod(rnn_backward)
     cell_stepper = staticmethod(rnn_stepper)
+    supports_recurrent_bias = True
 
     def __init__(self, units, activation="tanh", **options):
         super().__init__(units, **options)

@@ -31,11 +31,11 @@ class SingleStateRecurrent(Recurrent):
         if self.cell_stepper is None:
             return None
         p = self.params
-        return self.cell_stepper(p["Wx"], p["Wh"], p["b"], N, **self.cell_options())
+        return self.cell_stepper(p["Wx"], p["Wh"], self.total_bias(), N, **self.cell_options())
 
     def _run(self, x, states, recurrent_mask):
         p = self.params
-        y, cache = self.cell_forward(x, states[0], p["Wx"], p["Wh"], p["b"],
+        y, cache = self.cell_forward(x, states[0], p["Wx"], p["Wh"], self.total_bias(),
                                      recurrent_mask=recurrent_mask, **self.cell_options())
         return y, (cache.h,), cache
 
