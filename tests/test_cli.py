@@ -215,6 +215,17 @@ def test_every_bad_input_gets_one_line_and_changes_nothing(run_dir, tmp_path):
         assert path.stat().st_mtime_ns == mtime, f"{path} changed"
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(run_dir):
+    """`rnnlab sample ... | head -c 1`: the closed pipe is no error."""
+    process = subprocess.Popen([sys.executable, "-m", "rnnlab.cli.main", "sample", str(run_dir),
+                                "--length", "100000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.read(1)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 0, stderr
+    assert stderr == ""
+
+
 def test_help_of_each_command():
     for command in ("train", "sample", "eval"):
         result = rnnlab_cmd(command, "--help")

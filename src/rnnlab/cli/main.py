@@ -1,5 +1,6 @@
 """The ``rnnlab`` command line: ``rnnlab train | sample | eval``."""
 import argparse
+import os
 import sys
 
 from ..data import CorpusError
@@ -41,6 +42,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CorpusError, CheckpointError, TrainingError, ValueError, OSError) as error:
         message = str(error) if not isinstance(error, OSError) or not error.filename \
             else f"{error.filename}: {error.strerror}"
@@ -49,8 +53,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"rnnlab {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":
