@@ -22,9 +22,10 @@ from .options import fraction, non_negative_int, positive_float, positive_int, p
 
 COMMON = dict(optimizer="adam", decay_after=1, init_scale=None, tie_weights=False,
               embedding_dropout=0.0, sum_loss_over_time=False, recurrent_bias=False)
+# two biases per LSTM layer (recurrent_bias), as the paper's Torch code and PyTorch's nn.LSTM
 ZAREMBA = dict(COMMON, level="word", cell="lstm", num_layers=2, optimizer="sgd", lr=1.0,
                grad_clip=5.0, batch_size=20, sum_loss_over_time=True, eval_every=None, seed=0,
-               max_time=None)
+               max_time=None, recurrent_bias=True)
 PRESETS = {
     # 2 x 256 LSTM: at most 10 minutes on 2 cores, validation loss at most 1.45 nats/char
     "default": dict(COMMON, level="char", cell="lstm", hidden_size=256, num_layers=2,
@@ -173,7 +174,7 @@ def run(args):
                        f"--batch-size x --seq-length + 1 = {N * M + 1:,}; use a longer "
                        f"text or smaller batches")
     data = {"train": train, "val": _validation_batches(val, settings, files.get("valid_file", path))}
-    test = None if test is None else _validation_batches(test, settings, files["test_file"])
+    test = None if test is None else _validation_batches(test, settings, files["test_file"], 1)
     out = Path(args.out) if args.out else Path("runs") / path.stem
     _check_out(out)
     model = LanguageModel(len(vocab), embedding_dim=settings["embedding_size"],
@@ -260,7 +261,7 @@ def _resume(args):
     vocab = checkpoint.vocab
     train, val, test, _, path, _ = _read_data(files, vocab.level, vocab)
     data = {"train": train, "val": _validation_batches(val, settings, files.get("valid_file", path))}
-    test = None if test is None else _validation_batches(test, settings, files["test_file"])
+    test = None if test is None else _validation_batches(test, settings, files["test_file"], 1)
     solver = Solver.resume(checkpoint.path, data, num_epochs=settings["epochs"],
                            max_time=settings["max_time"],
                            progress=False if args.no_progress else None)
@@ -270,10 +271,12 @@ def _resume(args):
     return _train(solver, out, args.sample_length, test, files.get("test_file"))
 
 
-def _validation_batches(ids, settings, path):
-    """A held-out split in as many rows of seq_length as fit, at most batch_size."""
+def _validation_batches(ids, settings, path, max_rows=None):
+    """A held-out split in as many rows of seq_length as fit, at most ``max_rows``
+    (default batch_size). The test split is read as one row: the state is carried
+    through the whole split, as Zaremba et al. evaluate."""
     M = settings["seq_length"]
-    rows = min(settings["batch_size"], (len(ids) - 1) // M)
+    rows = min(max_rows or settings["batch_size"], (len(ids) - 1) // M)
     if rows < 1:
         raise CLIError(f"{path}: the held-out split ({len(ids):,} tokens) is shorter than "
                        f"--seq-length {M} + 1; use a longer text or a shorter --seq-length")
