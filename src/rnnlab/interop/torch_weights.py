@@ -90,7 +90,7 @@ def _rnnlab_weights(kind, weights, k, reverse, recurrent_bias):
         return {"Wx": w_ih.T, "Wh": w_hh.T, **biases}
     params = {"Wx": reorder_blocks(w_ih.T, TORCH_LSTM, RNNLAB_LSTM),
               "Wh": reorder_blocks(w_hh.T, TORCH_LSTM, RNNLAB_LSTM),
-              **{k: reorder_blocks(b, TORCH_LSTM, RNNLAB_LSTM) for k, b in biases.items()}}
+              **{name: reorder_blocks(b, TORCH_LSTM, RNNLAB_LSTM) for name, b in biases.items()}}
     if (k, reverse, "weight_hr") in weights:
         params["Wp"] = weights[(k, reverse, "weight_hr")].T
     return params
