@@ -5,10 +5,10 @@
 
 Parameters: Wx (D, G), Wh (P, G), b (G,) (and b_h (G,) with ``recurrent_bias``);
 peepholes p_i, p_f, p_o (H,); Wp (H, P); layer norm gamma_x, gamma_h (G,), gamma_c,
-beta_c (H,). G = 4H (3H with cifg), P =
-proj_size or H. Keras' initialisation: Wx Glorot-uniform, Wh orthogonal, b zeros with
-the forget block at 1 (``unit_forget_bias``); peepholes start at 0 (the plain LSTM),
-gammas at 1, Wp Glorot-uniform. States: h (N, P), c (N, H).
+beta_c (H,). G = 4H (3H with cifg), P = proj_size or H. Keras' initialisation: Wx
+Glorot-uniform, Wh orthogonal, b zeros with the forget block at 1
+(``unit_forget_bias``), b_h zeros; peepholes start at 0 (the plain LSTM), gammas at 1,
+Wp Glorot-uniform. States: h (N, P), c (N, H).
 """
 import numpy as np
 
