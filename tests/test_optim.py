@@ -13,7 +13,6 @@ from rnnlab.optim import (
     RMSprop,
     StepDecay,
     Warmup,
-    clip_factor,
     clip_global_norm,
     make_optimizer,
     optimizer_from_hyperparameters,
@@ -154,24 +153,3 @@ def test_clip_global_norm_matches_torch():
 def test_bad_hyperparameters_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
-
-@pytest.mark.parametrize("spec, options", [("sgd", {}), ("momentum", {}), ("nesterov", dict(weight_decay=0.1)),
-                                           ("rmsprop", {}), ("adam", dict(weight_decay=0.1)), ("adamw", {})])
-def test_grad_scale_is_the_same_as_scaled_gradients(rng, spec, options):
-    """step(params, grads, s) == step(params, s * grads), grads untouched: a clipping
-    factor folded into the update (clip_factor gives it)."""
-    start = {"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
-    grads = {k: rng.standard_normal(v.shape) for k, v in start.items()}
-    kept = {k: g.copy() for k, g in grads.items()}
-    norm, factor = clip_factor(grads, 0.5, scale=3.0)
-    assert norm == pytest.approx(3.0 * np.sqrt(sum((g**2).sum() for g in grads.values())))
-    assert factor == pytest.approx(3.0 * 0.5 / norm)
-    folded, scaled = ({k: v.copy() for k, v in start.items()} for _ in range(2))
-    first, second = make_optimizer(spec, 0.1, **options), make_optimizer(spec, 0.1, **options)
-    for _ in range(3):
-        first.step(folded, grads, factor)
-        second.step(scaled, {k: factor * g for k, g in grads.items()})
-    for name in start:
-        np.testing.assert_allclose(folded[name], scaled[name], rtol=1e-12, err_msg=name)
-        np.testing.assert_array_equal(grads[name], kept[name])

@@ -1,5 +1,5 @@
 """Optimizers (``step(params, grads)``), learning-rate schedules, gradient clipping."""
-from .clip import clip_factor, clip_global_norm, global_norm
+from .clip import clip_global_norm, global_norm
 from .optimizers import (
     OPTIMIZERS,
     SGD,
@@ -35,7 +35,6 @@ __all__ = [
     "ReduceOnPlateau",
     "StepDecay",
     "Warmup",
-    "clip_factor",
     "clip_global_norm",
     "global_norm",
     "make_optimizer",

@@ -1,6 +1,4 @@
-"""Optimizers: ``step(params, grads, grad_scale=1)`` updates the arrays of ``params`` in
-place from the gradients ``grad_scale * grads`` (a clipping factor folded into the
-update instead of a pass over the gradients; ``grads`` are left as they are).
+"""Optimizers: ``step(params, grads)`` updates the arrays of ``params`` in place.
 
 Each keeps its state in ``state``: the step count and one dict of arrays per slot
 (momentum buffers, moments), keyed like ``params``. ``state_arrays()`` /
@@ -38,12 +36,11 @@ class Optimizer:
         self.learning_rate, self.weight_decay = learning_rate, weight_decay
         self.state = {"step": 0, **{slot: {} for slot in self.slots}}
 
-    def step(self, params, grads, grad_scale=1.0):
-        """One update of every array in ``params`` (name -> array) from the gradients
-        ``grad_scale * grads``."""
+    def step(self, params, grads):
+        """One update of every array in ``params`` (name -> array) from ``grads``."""
         self.state["step"] += 1
         for name, p in params.items():
-            self._update(name, p, grads[name], grad_scale)
+            self._update(name, p, grads[name])
 
     def _slot(self, slot, name, like):
         """The slot's array for parameter ``name``, zeros (shaped like ``like``) at first."""
@@ -52,10 +49,8 @@ class Optimizer:
             buffers[name] = like * 0
         return buffers[name]
 
-    def _gradient(self, p, g, scale):
-        """scale g + wd p: the gradient with the L2 regularisation folded in (g itself
-        when scale is 1 and there is no decay)."""
-        g = g * scale if scale != 1 else g
+    def _decayed(self, p, g):
+        """g + wd p (L2 regularisation folded into the gradient)."""
         return g + self.weight_decay * p if self.weight_decay else g
 
     def hyperparameters(self):
@@ -86,11 +81,8 @@ class SGD(Optimizer):
             raise ValueError("nesterov: needs a momentum > 0")
         self.momentum, self.nesterov = momentum, bool(nesterov)
 
-    def _update(self, name, p, g, scale):
-        if not (self.momentum or self.weight_decay):  # p -= lr (scale g): no pass of its own
-            p -= (self.learning_rate * scale) * g
-            return
-        g = self._gradient(p, g, scale)
+    def _update(self, name, p, g):
+        g = self._decayed(p, g)
         if self.momentum:
             first = name not in self.state["momentum"]
             b = self._slot("momentum", name, g)
@@ -111,8 +103,8 @@ class RMSprop(Optimizer):
         _check_unit("alpha", alpha)
         self.alpha, self.eps = alpha, eps
 
-    def _update(self, name, p, g, scale):
-        g = self._gradient(p, g, scale)
+    def _update(self, name, p, g):
+        g = self._decayed(p, g)
         v = self._slot("square_avg", name, g)
         v *= self.alpha
         v += (1 - self.alpha) * g * g
@@ -138,17 +130,17 @@ class Adam(Optimizer):
         lr_t = self.learning_rate / (1 - self.beta1**t)
         p -= lr_t * m / ((v / (1 - self.beta2**t)) ** 0.5 + self.eps)
 
-    def _update(self, name, p, g, scale):
-        self._adam(name, p, self._gradient(p, g, scale))
+    def _update(self, name, p, g):
+        self._adam(name, p, self._decayed(p, g))
 
 
 class AdamW(Adam):
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
         super().__init__(learning_rate, beta1, beta2, eps, weight_decay)
 
-    def _update(self, name, p, g, scale):
+    def _update(self, name, p, g):
         p *= 1 - self.learning_rate * self.weight_decay
-        self._adam(name, p, g * scale if scale != 1 else g)
+        self._adam(name, p, g)
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}

@@ -36,7 +36,7 @@ from ..optim import (
     Constant,
     ExponentialDecay,
     Warmup,
-    clip_factor,
+    clip_global_norm,
     global_norm,
     make_optimizer,
     optimizer_from_hyperparameters,
@@ -173,8 +173,8 @@ class Solver:
         grads = model.grads
         # the gradient of the loss summed over the T steps: T times the per-token mean's
         scale = float(np.shape(batch[0])[1]) if self.loss_sum_over_time else 1.0
-        grad_norm, factor = clip_factor(grads, self.grad_clip or math.inf, scale)
-        optimizer.step(model.params, grads, factor)
+        grad_norm = clip_global_norm(grads, self.grad_clip or math.inf, scale)
+        optimizer.step(model.params, grads)
         self.iteration += 1
         self.tokens += getattr(self.train_data, "tokens_per_batch", 0)
         self.iters.append(self.iteration)
