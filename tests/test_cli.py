@@ -75,7 +75,8 @@ def test_eval_reports_loss_bits_and_perplexity(run_dir, tmp_path):
     assert 1.0 < loss < 4.2
     assert values["bits/char"] == pytest.approx(loss / math.log(2), abs=1e-4)
     assert values["perplexity"] == pytest.approx(math.exp(loss), rel=1e-3)
-    assert "1 outside the vocabulary" in result.stdout
+    assert "1 of them outside the vocabulary" in result.stdout
+    assert f"{len(text.read_text()) - 1:,} chars evaluated" in result.stdout
 
 
 def test_resume_continues_the_run(run_dir, tmp_path):
@@ -127,15 +128,16 @@ def test_word_level_training_on_penn_treebank_splits(tmp_path):
 
 
 def test_eval_perplexity_is_exp_of_the_mean_nll_computed_independently(tmp_path):
-    """rnnlab eval's figures against a sum of -log p computed here, one row at a time,
-    with the model's own step function and a log-softmax written in the test."""
+    """rnnlab eval's figures against a sum of -log p over every word after the first,
+    computed here one row at a time (the last row running to the end of the file) with
+    the model's own step function and a log-softmax written in the test."""
     files = _ptb_slices(tmp_path)
     out = tmp_path / "words"
     trained = rnnlab_cmd("train", "--train", files["train"], "--valid", files["valid"],
                          "--level", "word", *TINY, "--epochs", "1", "--out", out,
                          "--sample-length", "0")
     assert trained.returncode == 0, trained.stderr
-    N, M = 4, 25
+    N, M = 3, 25
     result = rnnlab_cmd("eval", out, files["test"], "--batch-size", N, "--seq-length", M)
     assert result.returncode == 0, result.stderr
     reported = {line.split()[0]: float(line.split()[1]) for line in result.stdout.splitlines()[1:]}
@@ -143,16 +145,20 @@ def test_eval_perplexity_is_exp_of_the_mean_nll_computed_independently(tmp_path)
     checkpoint = rnnlab.train.read_checkpoint(out)
     model, vocab = checkpoint.model, checkpoint.vocab
     ids = vocab.encode(files["test"].read_text())
-    L = (len(ids) // (N * M)) * M  # tokens per row
-    assert len(ids) > N * L  # every target is the true next word
+    count = len(ids) - 1
+    L = count // N  # predictions per row
+    assert count % N != 0  # the file's tail continues the last row
     nll = []
     for n in range(N):
+        end = count if n == N - 1 else (n + 1) * L
         with model.inference():
-            scores, _ = model.step(ids[None, n * L : (n + 1) * L], None)
+            scores, _ = model.step(ids[None, n * L : end], None)
         scores = scores[0].astype(np.float64)
         logz = np.log(np.exp(scores - scores.max(1, keepdims=True)).sum(1)) + scores.max(1)
-        targets = ids[n * L + 1 : (n + 1) * L + 1]
-        nll.extend(logz - scores[np.arange(L), targets])
+        targets = ids[n * L + 1 : end + 1]
+        nll.extend(logz - scores[np.arange(end - n * L), targets])
+    assert len(nll) == count
+    assert f"{count:,} words evaluated" in result.stdout
     mean = float(np.mean(nll))
     assert reported["loss"] == pytest.approx(mean, abs=2e-4)
     assert reported["perplexity"] == pytest.approx(math.exp(mean), rel=5e-4)
@@ -177,7 +183,7 @@ def _bad_inputs(tmp, run_dir):
         (["train", tmp / "missing.txt"], ["missing.txt: no such file"]),
         (["train", tmp], ["is a directory"]),
         (["train", tmp / "empty.txt"], ["empty.txt: is empty"]),
-        (["train", tmp / "binary.bin"], ["binary.bin: not UTF-8 text"]),
+        (["train", tmp / "binary.bin"], ["binary.bin: holds NUL bytes (the first at offset 0)"]),
         (["train", tmp / "latin1.txt"], ["latin1.txt: not UTF-8 text (byte 0xe9 at offset 1)"]),
         (["train", tmp / "short.txt"], ["short.txt", "cannot fill one batch", "--batch-size"]),
         (["train", s, "--hidden-units", "5"], ["unrecognized arguments: --hidden-units 5"]),
@@ -190,8 +196,8 @@ def _bad_inputs(tmp, run_dir):
         (["train", s, "--out", other], ["already holds a training run", "--resume"]),
         (["train", s, "--cell", "gru", "--recurrent-bias"], ["--recurrent-bias: the gru cell has no second bias"]),
         (["train", "--resume", tmp / "nowhere"], ["--resume", "nowhere: no such checkpoint"]),
-        (["train", "--resume", corrupt], ["--resume", "model.safetensors: truncated"]),
-        (["sample", run_dir, "--temperature", "0"], ["--temperature: expected a value in (0, inf], got 0"]),
+        (["train", "--resume", corrupt], ["--resume", "model.safetensors: damaged"]),
+        (["sample", run_dir, "--temperature", "-1"], ["--temperature: expected a value in [0, inf], got -1"]),
         (["sample", run_dir, "--top-p", "1.5"], ["--top-p: expected a value in (0, 1], got 1.5"]),
         (["sample", run_dir, "--length", "-1"], ["--length: expected a value in [0, inf], got -1"]),
         (["sample", run_dir, "--prime", "naïve ☃"], ["--prime: characters not in the model's vocabulary: 'ï', '☃'"]),
@@ -227,7 +233,7 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(run_dir):
 
 
 def test_help_of_each_command():
-    for command in ("train", "sample", "eval"):
+    for command in ("train", "sample", "eval", "inspect"):
         result = rnnlab_cmd(command, "--help")
         assert result.returncode == 0 and "example" in result.stdout
 
@@ -245,8 +251,8 @@ def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path):
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 0, stderr
-    assert "stopped: interrupted" in stdout and "interrupted: finishing this update" in stderr
+    assert process.returncode == 130, stderr
+    assert "stopped: interrupted" in stdout and "SIGINT: finishing this update" in stderr
     state = json.loads(next(out.glob("ckpt-*/state.json")).read_text())
     assert state["iteration"] >= 1
     resumed = rnnlab_cmd("train", "--resume", out, "--max-time", "2", "--sample-length", "0",

@@ -115,11 +115,21 @@ def _copy(checkpoint_dir, tmp_path):
     (lambda p: (p / "state.json").write_text("[1, 2"), r"state.json: not valid JSON"),
 ])
 def test_a_damaged_checkpoint_gives_one_clear_error(checkpoint_dir, tmp_path, damage, message):
+    """Damage with the manifest rewritten to match (a checkpoint made wrongly, not
+    damaged later): the structural checks behind the checksums."""
     copy = _copy(checkpoint_dir, tmp_path)
     damage(copy)
+    _rewrite_manifest(copy)
     with pytest.raises(CheckpointError, match=message) as error:
         read_checkpoint(copy)
     assert "\n" not in str(error.value)
+
+
+def _rewrite_manifest(path):
+    import hashlib
+    files = {p.name: {"bytes": p.stat().st_size, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+             for p in path.iterdir() if p.name != "manifest.json"}
+    (path / "manifest.json").write_text(json.dumps({"files": files}))
 
 
 def _drop_weight(path, name):

@@ -1,1 +1,1 @@
-"""The ``rnnlab`` command: train, sample and eval."""
+"""The ``rnnlab`` command: train, sample, eval and inspect."""

@@ -8,12 +8,11 @@ from pathlib import Path
 from .. import corpus_path
 from ..data import read_text
 from ..files.atomic import write_atomically
-from ..train import read_checkpoint
 from ..viz.activations import plot_saturation, saturation, trace
 from ..viz.page import page_data, render_page
+from .loading import load_language_model, prime_ids
 from .options import positive_int
-from .sample import prime_ids
-from .train import CLIError
+from .settings import CLIError
 
 
 def add_arguments(parser):
@@ -31,14 +30,18 @@ def add_arguments(parser):
 
 
 def run(args):
-    checkpoint = read_checkpoint(args.checkpoint)
+    for option, path in (("--out", args.out), ("--gates-png", args.gates_png)):
+        if path is not None and Path(path).is_dir():
+            raise CLIError(f"{option} {path}: is a directory, expected a file name")
+    checkpoint = load_language_model(args.checkpoint, "read text")
     model, vocab = checkpoint.model, checkpoint.vocab
-    if vocab is None:
-        raise CLIError(f"{args.checkpoint}: the checkpoint has no vocabulary to read text with")
     if not hasattr(model, "stepper"):
         raise CLIError(f"{args.checkpoint}: holds a {model.name}; inspect reads language models")
-    text = args.prime if args.prime is not None else read_text(args.text or corpus_path())[: args.length]
-    ids = prime_ids(vocab, text)
+    if args.prime is not None:
+        ids = prime_ids(vocab, args.prime)
+    else:
+        ids = prime_ids(vocab, read_text(args.text or corpus_path())[: args.length],
+                        "--text" if args.text else "the bundled corpus")
     if len(ids) < 2:
         raise CLIError("the text is shorter than two tokens; give a longer --text or --prime")
     result = trace(model, ids)
@@ -50,14 +53,16 @@ def run(args):
         png = buffer.getvalue()
     except ImportError:
         print("gate plot: skipped (pip install 'rnnlab[plot]' for matplotlib)", file=sys.stderr)
-    except ValueError:
-        png = None  # no gated layer
+    except ValueError as error:  # no gated layer
+        print(f"gate plot: skipped ({error})", file=sys.stderr)
     decode = (lambda i: vocab.decode([i])) if vocab.level == "char" else (lambda i: vocab.decode([i]) + " ")
     page = render_page(page_data(result, decode, f"rnnlab inspect: {Path(args.checkpoint).name}", png))
     out = Path(args.out)
     write_atomically(out, page.encode("utf-8"))
     print(f"page:       {out} ({len(ids):,} tokens, {len(result.layers)} recurrent layers)")
-    if args.gates_png and png is not None:
+    if args.gates_png and png is None:
+        print(f"gate plot:  not written to {args.gates_png} (see above)", file=sys.stderr)
+    elif args.gates_png:
         write_atomically(Path(args.gates_png), png)
         print(f"gate plot:  {args.gates_png}")
     return 0

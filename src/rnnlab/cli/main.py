@@ -1,4 +1,4 @@
-"""The ``rnnlab`` command line: ``rnnlab train | sample | eval``."""
+"""The ``rnnlab`` command line: ``rnnlab train | sample | eval | inspect``."""
 import argparse
 import os
 import sys

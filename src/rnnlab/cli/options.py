@@ -1,5 +1,7 @@
-"""Argument types that reject bad values with a message naming the option and the range."""
+"""Argument types that reject bad values with a message naming the option and the range
+(NaN and infinities included: every number an option takes is finite)."""
 import argparse
+import math
 
 
 def _number(kind, name, low=None, high=None, low_open=False, high_open=False):
@@ -8,6 +10,8 @@ def _number(kind, name, low=None, high=None, low_open=False, high_open=False):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name}: expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{name}: expected a finite number, got {text}")
         too_low = low is not None and (value <= low if low_open else value < low)
         too_high = high is not None and (value >= high if high_open else value > high)
         if too_low or too_high:
@@ -29,6 +33,10 @@ def non_negative_int(name):
 
 def positive_float(name):
     return _number(float, name, 0, low_open=True)
+
+
+def non_negative_float(name):
+    return _number(float, name, 0)
 
 
 def fraction(name):

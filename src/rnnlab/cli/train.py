@@ -1,71 +1,41 @@
-"""``rnnlab train [TEXT_FILE]``: train a language model on a text file.
+"""``rnnlab train [TEXT_FILE]``: train a language model on a text file (or on
+``--train``/``--valid`` splits), or continue a run with ``--resume DIR``.
 
-Settings come from, in rising priority: the preset (``--preset default|large``), a JSON
-config file (``--config``, keys as the options with underscores), and the options given.
+Everything a user gives is checked before the run directory is touched: options and
+config values, the text files, one batch fitting in the corpus, the memory the model
+needs. The directory is then locked for the run's life (a second trainer is refused);
+checkpoints are written every ``--checkpoint-every`` updates, at least every
+``--checkpoint-minutes``, at each new best validation loss, at the end, and on SIGINT or
+SIGTERM (exit 130 / 143 after saving). A resumed run refuses any option that would
+change the model, the data or the batches, and checks that its text is the same
+(size and sha256).
 """
-import argparse
 import json
-import math
 import signal
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from .. import corpus_path
-from ..data import Vocab, read_text, split_ids
+from ..data import Vocab, load_text, split_ids
 from ..data.batching import LanguageModelBatches
+from ..files.atomic import write_atomically
+from ..files.lock import RunLockError, lock_run_directory
 from ..models import LanguageModel
-from ..models.stack import CELLS
 from ..optim import Cosine, ExponentialDecay
 from ..train import Solver, evaluate_loss
-from ..train.checkpoint import read_checkpoint, resolve
-from .options import fraction, non_negative_int, positive_float, positive_int, probability
+from ..train.checkpoint import checkpoint_names, read_checkpoint, resolve
+from ..train.footprint import available_memory, estimated_parameters, training_bytes
+from ..train.progress import perplexity
+from .options import non_negative_int
+from .settings import CHECKS, CHOICES, COMMON, PRESETS, RESUMABLE, SETTINGS, CLIError, settings_from
 
-COMMON = dict(optimizer="adam", decay_after=1, init_scale=None, tie_weights=False,
-              embedding_dropout=0.0, sum_loss_over_time=False, recurrent_bias=False)
-# two biases per LSTM layer (recurrent_bias), as the paper's Torch code and PyTorch's nn.LSTM
-ZAREMBA = dict(COMMON, level="word", cell="lstm", num_layers=2, optimizer="sgd", lr=1.0,
-               grad_clip=5.0, batch_size=20, sum_loss_over_time=True, eval_every=None, seed=0,
-               max_time=None, recurrent_bias=True)
-PRESETS = {
-    # 2 x 256 LSTM: at most 10 minutes on 2 cores, validation loss at most 1.45 nats/char
-    "default": dict(COMMON, level="char", cell="lstm", hidden_size=256, num_layers=2,
-                    embedding_size=64, dropout=0.0, seq_length=100, batch_size=32, lr=2e-3,
-                    lr_decay=None, grad_clip=5.0, epochs=8, max_time=None, eval_every=250, seed=0),
-    # 2 x 512 LSTM with dropout: at most 60 minutes on 2 cores, at most 1.38 nats/char
-    "large": dict(COMMON, level="char", cell="lstm", hidden_size=512, num_layers=2,
-                  embedding_size=64, dropout=0.3, seq_length=100, batch_size=32, lr=2e-3,
-                  lr_decay=None, grad_clip=5.0, epochs=13, max_time=None, eval_every=500, seed=0),
-    # Zaremba et al. 2014, Penn Treebank: SGD on the loss summed over time, U(-s, s) weights
-    "zaremba-small": dict(ZAREMBA, hidden_size=200, embedding_size=200, dropout=0.0,
-                          embedding_dropout=0.0, seq_length=20, lr_decay=0.5, decay_after=4,
-                          epochs=13, init_scale=0.1),
-    "zaremba-medium": dict(ZAREMBA, hidden_size=650, embedding_size=650, dropout=0.5,
-                           embedding_dropout=0.5, seq_length=35, lr_decay=0.8, decay_after=6,
-                           epochs=39, init_scale=0.05),
-    # beyond the paper: input and output embeddings tied (Press & Wolf 2017)
-    "medium-tied": dict(ZAREMBA, hidden_size=650, embedding_size=650, dropout=0.5,
-                        embedding_dropout=0.5, seq_length=35, lr_decay=0.8, decay_after=6,
-                        epochs=39, init_scale=0.05, tie_weights=True),
-}
-SETTINGS = tuple(PRESETS["default"])
-CHECKS = {  # the value checks of the numeric settings, for options and config files alike
-    "hidden_size": positive_int("--hidden-size"), "num_layers": positive_int("--num-layers"),
-    "embedding_size": positive_int("--embedding-size"), "dropout": fraction("--dropout"),
-    "embedding_dropout": fraction("--embedding-dropout"),
-    "seq_length": positive_int("--seq-length"), "batch_size": positive_int("--batch-size"),
-    "lr": positive_float("--lr"), "lr_decay": probability("--lr-decay"),
-    "decay_after": positive_int("--decay-after"), "init_scale": positive_float("--init-scale"),
-    "grad_clip": positive_float("--grad-clip"), "epochs": positive_int("--epochs"),
-    "max_time": positive_float("--max-time"), "eval_every": positive_int("--eval-every"),
-    "seed": non_negative_int("--seed"),
-}
-CHOICES = {"level": ("char", "word"), "cell": tuple(sorted(CELLS)), "optimizer": ("adam", "sgd"),
-           "tie_weights": (False, True), "sum_loss_over_time": (False, True),
-           "recurrent_bias": (False, True)}
-
-
-class CLIError(ValueError):
-    """A user's mistake on the command line, said in one line."""
+FILE_ROLES = ("text_file", "train_file", "valid_file", "test_file")
+FILE_OPTIONS = {"text_file": "TEXT_FILE", "train_file": "--train", "valid_file": "--valid",
+                "test_file": "--test"}
+RESUMABLE_OPTIONS = [f"--{name.replace('_', '-')}" for name in RESUMABLE] + ["--sample-length",
+                                                                             "--no-progress"]
 
 
 def add_arguments(parser):
@@ -74,7 +44,7 @@ def add_arguments(parser):
                         "90/5/5 split; the vocabulary is this file's), with --valid")
     parser.add_argument("--valid", metavar="FILE", help="validation split, with --train")
     parser.add_argument("--test", metavar="FILE", help="test split, evaluated at the end")
-    parser.add_argument("--preset", choices=list(PRESETS), default="default",
+    parser.add_argument("--preset", choices=list(PRESETS),
                         help="default: 2 x LSTM 256, 8 epochs (under 10 minutes on 2 cores); "
                         "large: 2 x LSTM 512, dropout 0.3, 13 epochs (under an hour); "
                         "zaremba-small, zaremba-medium: Zaremba et al. 2014 on word-level Penn "
@@ -115,51 +85,23 @@ def add_arguments(parser):
                         help="validation loss (and a checkpoint when it is the best) every so many updates")
     parser.add_argument("--seed", type=CHECKS["seed"], help="initial weights, data "
                         "order, dropout: the run is deterministic")
+    parser.add_argument("--raw-text", action="store_const", const=True, help="read the text "
+                        "exactly as it is (default: \\r\\n line ends read as \\n and a leading "
+                        "UTF-8 byte-order mark dropped, with a notice)")
+    parser.add_argument("--checkpoint-every", type=CHECKS["checkpoint_every"], metavar="N",
+                        help="also checkpoint every N updates")
+    parser.add_argument("--checkpoint-minutes", type=CHECKS["checkpoint_minutes"], metavar="M",
+                        help="checkpoint at least every M minutes of training (default: 10), "
+                        "besides each new best, the end and SIGINT/SIGTERM")
+    parser.add_argument("--keep-last", type=CHECKS["keep_last"], metavar="K",
+                        help="checkpoints kept besides the best (default: 3)")
     parser.add_argument("--out", metavar="DIR", help="run directory (default: runs/<file name>)")
-    parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR exactly")
+    parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR exactly; "
+                        f"it may change only {', '.join(RESUMABLE_OPTIONS)} (TEXT_FILE, --train, "
+                        "--valid, --test: the same text at a new path, checked by its sha256)")
     parser.add_argument("--sample-length", type=non_negative_int("--sample-length"), default=300,
                         help="characters (or words) to sample at the end (default: %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="plain lines, no progress bar")
-
-
-def settings_from(args):
-    settings = dict(PRESETS[args.preset])
-    if args.config:
-        settings.update(_read_config(args.config))
-    for name in SETTINGS:
-        value = getattr(args, name)
-        if value is not None:
-            settings[name] = value
-    if settings["recurrent_bias"] and not CELLS[settings["cell"]].supports_recurrent_bias:
-        raise CLIError(f"--recurrent-bias: the {settings['cell']} cell has no second bias to add; "
-                       f"use it with lstm, layer_norm_lstm or rnn")
-    return settings
-
-
-def _read_config(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except OSError as error:
-        raise CLIError(f"--config {path}: cannot read it ({error.strerror})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CLIError(f"--config {path}: not valid JSON ({error})") from None
-    if not isinstance(config, dict):
-        raise CLIError(f"--config {path}: expected a JSON object of settings")
-    unknown = sorted(set(config) - set(SETTINGS))
-    if unknown:
-        raise CLIError(f"--config {path}: unknown setting {unknown[0]!r}; known: {', '.join(SETTINGS)}")
-    for name, value in config.items():
-        if name in CHECKS and value is not None:
-            try:
-                CHECKS[name](str(value))
-            except argparse.ArgumentTypeError as error:
-                raise CLIError(f"--config {path}: {name} {str(error).split(': ', 1)[1]}") from None
-    for name, choices in CHOICES.items():
-        if name in config and config[name] not in choices:
-            raise CLIError(f"--config {path}: {name} must be one of "
-                           f"{', '.join(json.dumps(c) for c in choices)}, got {json.dumps(config[name])}")
-    return config
 
 
 def run(args):
@@ -167,36 +109,30 @@ def run(args):
         return _resume(args)
     settings = settings_from(args)
     files = _files(args)
-    train, val, test, vocab, path, characters = _read_data(files, settings["level"])
+    texts = _read_texts(files, settings["raw_text"])
+    training_text = texts.get("text_file") or texts["train_file"]
+    make_vocab = Vocab.characters if settings["level"] == "char" else Vocab.words
+    vocab = make_vocab(training_text.text)
+    data, test = _splits(texts, vocab, settings)
+    model = _build_model(settings, len(vocab))
+    out = Path(args.out) if args.out else Path("runs") / training_text.path.stem
+    _claim_new_run(out)
     N, M = settings["batch_size"], settings["seq_length"]
-    if len(train) < N * M + 1:
-        raise CLIError(f"{path}: {len(train):,} training tokens cannot fill one batch of "
-                       f"--batch-size x --seq-length + 1 = {N * M + 1:,}; use a longer "
-                       f"text or smaller batches")
-    data = {"train": train, "val": _validation_batches(val, settings, files.get("valid_file", path))}
-    test = None if test is None else _validation_batches(test, settings, files["test_file"], 1)
-    out = Path(args.out) if args.out else Path("runs") / path.stem
-    _check_out(out)
-    model = LanguageModel(len(vocab), embedding_dim=settings["embedding_size"],
-                          hidden_size=settings["hidden_size"], num_layers=settings["num_layers"],
-                          cell=settings["cell"], dropout=settings["dropout"], stateful=True,
-                          seed=settings["seed"], tie_weights=settings["tie_weights"],
-                          init_scale=settings["init_scale"],
-                          embedding_dropout=settings["embedding_dropout"],
-                          recurrent_bias=settings["recurrent_bias"])
-    per_epoch = len(train) // (N * M)
-    print(f"{path}: {characters:,} characters, {len(vocab):,} {settings['level']} types; "
-          f"{settings['num_layers']} x {settings['cell']} {settings['hidden_size']}, "
-          f"{model.count_params():,} parameters; {settings['epochs']} epochs of {per_epoch} "
-          f"updates; run directory {out}", flush=True)
+    per_epoch = len(data["train"]) // (N * M)
+    print(f"{training_text.path}: {len(training_text.text):,} characters, {len(vocab):,} "
+          f"{settings['level']} types; {settings['num_layers']} x {settings['cell']} "
+          f"{settings['hidden_size']}, {model.count_params():,} parameters; "
+          f"{settings['epochs']} epochs of {per_epoch} updates; run directory {out}", flush=True)
     solver = Solver(model, data, batch_size=N, seq_length=M, num_epochs=settings["epochs"],
                     print_every=min(50, settings["eval_every"] or 50), learning_rate=settings["lr"],
                     optimizer=settings["optimizer"], schedule=_schedule(settings, per_epoch),
                     grad_clip=settings["grad_clip"], eval_every=settings["eval_every"],
                     max_time=settings["max_time"], checkpoint_dir=out, vocab=vocab,
                     seed=settings["seed"], loss_sum_over_time=settings["sum_loss_over_time"],
-                    progress=False if args.no_progress else None)
-    (out / "settings.json").write_text(json.dumps({**settings, **files}, indent=1))
+                    checkpoint_every=settings["checkpoint_every"],
+                    checkpoint_minutes=settings["checkpoint_minutes"],
+                    keep_last=settings["keep_last"], progress=False if args.no_progress else None)
+    _write_settings(out, settings, texts)
     return _train(solver, out, args.sample_length, test, files.get("test_file"))
 
 
@@ -215,24 +151,79 @@ def _files(args):
     return files
 
 
-def _read_data(files, level, vocab=None):
-    """-> train, val, test ids (test None without a test file), the vocabulary (built
-    from the training text unless given), the training file and its length in characters."""
-    make_vocab = Vocab.characters if level == "char" else Vocab.words
-    test = None  # a TEXT_FILE's 5% test part stays unseen; only a test file is evaluated
-    if "text_file" in files:
-        path = Path(files["text_file"])
-        text = read_text(path)
-        vocab = vocab or make_vocab(text)
-        train, val, _ = split_ids(vocab.encode(text))
+def _read_texts(files, raw_text):
+    """role -> Text for each file of the run, its notices said on stderr."""
+    texts = {role: load_text(path, raw_text) for role, path in files.items()}
+    for text in texts.values():
+        for notice in text.notices:
+            print(f"notice: {notice}", file=sys.stderr)
+        if not text.regular:
+            print(f"notice: {text.path} is not a regular file (a pipe?): this run cannot be "
+                  f"resumed, since its text cannot be read again; save the text to a file to "
+                  f"make it resumable", file=sys.stderr)
+    return texts
+
+
+def _splits(texts, vocab, settings):
+    """-> ({"train": ids, "val": batches}, test batches or None). A TEXT_FILE is split
+    90/5/5 (its 5% test part stays unseen); only a test file is evaluated."""
+    if "text_file" in texts:
+        source = texts["text_file"].path
+        train, val, _ = split_ids(vocab.encode(texts["text_file"].text))
     else:
-        path = Path(files["train_file"])
-        text = read_text(path)
-        vocab = vocab or make_vocab(text)
-        train, val = vocab.encode(text), vocab.encode(read_text(files["valid_file"]))
-    if "test_file" in files:
-        test = vocab.encode(read_text(files["test_file"]))
-    return train, val, test, vocab, path, len(text)
+        source = texts["train_file"].path
+        train, val = (vocab.encode(texts[role].text) for role in ("train_file", "valid_file"))
+    N, M = settings["batch_size"], settings["seq_length"]
+    if len(train) < N * M + 1:
+        raise CLIError(f"{source}: {len(train):,} training tokens cannot fill one batch of "
+                       f"--batch-size x --seq-length + 1 = {N * M + 1:,}; use a longer "
+                       f"text or smaller batches")
+    val_source = texts["valid_file"].path if "valid_file" in texts else source
+    data = {"train": train, "val": _validation_batches(val, settings, val_source)}
+    test = None
+    if "test_file" in texts:
+        test = _validation_batches(vocab.encode(texts["test_file"].text), settings,
+                                   texts["test_file"].path, 1)
+    return data, test
+
+
+def _model_arguments(settings, vocab_size):
+    return dict(vocab_size=vocab_size, embedding_dim=settings["embedding_size"],
+                hidden_size=settings["hidden_size"], num_layers=settings["num_layers"],
+                cell=settings["cell"], dropout=settings["dropout"], stateful=True,
+                seed=settings["seed"], tie_weights=settings["tie_weights"],
+                init_scale=settings["init_scale"],
+                embedding_dropout=settings["embedding_dropout"],
+                recurrent_bias=settings["recurrent_bias"])
+
+
+def _build_model(settings, vocab_size):
+    """The model, after its training memory (estimated without building it) was found
+    to fit in the memory the machine has."""
+    arguments = _model_arguments(settings, vocab_size)
+    E, H = settings["embedding_size"], settings["hidden_size"]
+    if settings["tie_weights"] and E != H:
+        raise CLIError(f"--tie-weights: the embedding size ({E}) must equal the hidden size "
+                       f"({H}); give --embedding-size {H}")
+
+    def build(e, h):  # the same model at other sizes
+        return LanguageModel(**{**arguments, "embedding_dim": h if settings["tie_weights"] else e,
+                                "hidden_size": h, "seed": 0})
+
+    parameters = estimated_parameters(build, E, H)
+    need = training_bytes(parameters, settings["batch_size"], settings["seq_length"], H,
+                          settings["num_layers"], vocab_size, E)
+    have = available_memory()
+    if have is not None and need > have:
+        raise CLIError(f"the model needs about {need / 2**30:,.1f} GiB of memory to train "
+                       f"({parameters:,} parameters, batches of {settings['batch_size']} x "
+                       f"{settings['seq_length']}); this machine has {have / 2**30:,.1f} GiB "
+                       f"available: use a smaller --hidden-size, --num-layers, --embedding-size "
+                       f"or --batch-size")
+    try:
+        return LanguageModel(**arguments)
+    except ValueError as error:
+        raise CLIError(f"the model's settings do not fit together: {error}") from None
 
 
 def _schedule(settings, per_epoch):
@@ -241,34 +232,141 @@ def _schedule(settings, per_epoch):
     return Cosine(settings["epochs"] * per_epoch, 0.1)
 
 
-def _resume(args):
+def _claim_new_run(out):
+    """Lock ``out`` (created if needed) for this run; refuse a file, a directory that
+    another process holds or that already holds a run, and one that is not writable."""
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out}: is a file, expected a directory")
+    for locked in (False, True):  # before the lock (nothing touched), and again holding it
+        if out.is_dir() and (checkpoint_names(out) or (out / "latest.json").exists()):
+            raise CLIError(f"--out {out}: already holds a training run; continue it with "
+                           f"--resume {out} or choose another --out")
+        if not locked:
+            _lock(out, "--out")
+
+
+def _lock(directory, option):
     try:
-        checkpoint = read_checkpoint(args.resume)
-    except ValueError as error:
-        raise CLIError(f"--resume {args.resume}: {error}") from None
-    settings_file = resolve(args.resume).parent / "settings.json"
+        return lock_run_directory(directory)
+    except RunLockError as error:
+        raise CLIError(f"{option} {error}") from None
+    except OSError as error:
+        raise CLIError(f"{option} {directory}: not writable ({error.strerror})") from None
+
+
+def _write_settings(out, settings, texts):
+    """settings.json: the settings, the files as absolute paths and the identity (size,
+    sha256) of each, which a resumed run checks."""
+    record = {**settings, **{role: text.identity()["path"] for role, text in texts.items()},
+              "corpus": {role: text.identity() for role, text in texts.items()}}
+    write_atomically(out / "settings.json", json.dumps(record, indent=1).encode("utf-8"))
+
+
+def _resume(args):
+    for option, value in (("--preset", args.preset), ("--config", args.config), ("--out", args.out)):
+        if value is not None:
+            raise CLIError(f"{option}: a resumed run keeps the settings and the directory it "
+                           f"started with; start a new run to change them")
+    run_dir = _run_directory(args.resume)
+    checkpoint = _read_run_checkpoint(args.resume)
+    settings_file = run_dir / "settings.json"
     if checkpoint.state is None or not settings_file.exists():
         raise CLIError(f"--resume {args.resume}: not a run directory of `rnnlab train` "
                        f"(no training state or settings.json)")
-    settings = json.loads(settings_file.read_text())
-    for name in ("epochs", "max_time"):  # what a resumed run may change
-        if getattr(args, name) is not None:
-            settings[name] = getattr(args, name)
-    if args.text_file:
-        settings["text_file"] = args.text_file
-    files = {k: settings[k] for k in ("text_file", "train_file", "valid_file", "test_file")
-             if k in settings}
-    vocab = checkpoint.vocab
-    train, val, test, _, path, _ = _read_data(files, vocab.level, vocab)
-    data = {"train": train, "val": _validation_batches(val, settings, files.get("valid_file", path))}
-    test = None if test is None else _validation_batches(test, settings, files["test_file"], 1)
-    solver = Solver.resume(checkpoint.path, data, num_epochs=settings["epochs"],
+    settings = {**COMMON, **_read_settings(settings_file)}
+    _apply_resume_options(args, settings)
+    files = _relocated_files(args, settings)
+    texts = _read_texts(files, settings["raw_text"])
+    _check_same_corpus(texts, settings.get("corpus"), settings_file)
+    data, test = _splits(texts, checkpoint.vocab, settings)
+    _lock(run_dir, "--resume")  # every check above only read; the run is ours from here
+    if resolve(args.resume) != checkpoint.path:  # another process saved since
+        checkpoint = _read_run_checkpoint(args.resume)
+    solver = Solver.resume(checkpoint, data, num_epochs=settings["epochs"],
                            max_time=settings["max_time"],
+                           checkpoint_every=settings["checkpoint_every"],
+                           checkpoint_minutes=settings["checkpoint_minutes"],
+                           keep_last=settings["keep_last"], checkpoint_dir=str(run_dir),
                            progress=False if args.no_progress else None)
-    out = checkpoint.path.parent
-    settings_file.write_text(json.dumps(settings, indent=1))
-    print(f"resuming {out} at update {solver.iteration} (epoch {solver.epoch})", flush=True)
-    return _train(solver, out, args.sample_length, test, files.get("test_file"))
+    _write_settings(run_dir, settings, texts)
+    print(f"resuming {run_dir} at update {solver.iteration} (epoch {solver.epoch})", flush=True)
+    return _train(solver, run_dir, args.sample_length, test, files.get("test_file"))
+
+
+def _read_run_checkpoint(path):
+    try:
+        return read_checkpoint(path)
+    except ValueError as error:
+        raise CLIError(f"--resume {path}: {error}") from None
+
+
+def _run_directory(path):
+    """The run directory of ``--resume PATH``: PATH, or the one holding checkpoint PATH."""
+    try:
+        checkpoint = resolve(path)
+    except ValueError as error:
+        raise CLIError(f"--resume {path}: {error}") from None
+    return checkpoint.parent
+
+
+def _read_settings(path):
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CLIError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(settings, dict):
+        raise CLIError(f"{path}: expected a JSON object of settings")
+    return settings
+
+
+def _apply_resume_options(args, settings):
+    """Take the options a resumed run may change; refuse, in one line, any other option
+    given with a value other than the run's."""
+    for name in SETTINGS:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name in RESUMABLE:
+            settings[name] = value
+        elif value != settings.get(name):
+            raise CLIError(f"--{name.replace('_', '-')} {value}: a resumed run keeps the "
+                           f"settings it started with ({name} = {json.dumps(settings.get(name))}); "
+                           f"it may change only {', '.join(RESUMABLE_OPTIONS)}; start a new run "
+                           f"(another --out) to change it")
+
+
+def _relocated_files(args, settings):
+    """The run's files, where TEXT_FILE, --train, --valid or --test give a file's new
+    place (its contents are checked to be the same)."""
+    files = {role: settings[role] for role in FILE_ROLES if role in settings}
+    if not (args.text_file or args.train or args.valid or args.test):
+        return files
+    for role, path in _files(args).items():
+        if role not in files:
+            raise CLIError(f"{FILE_OPTIONS[role]} {path}: the run was started without "
+                           f"{FILE_OPTIONS[role]}; a resumed run reads the same files")
+        files[role] = path
+    return files
+
+
+def _check_same_corpus(texts, recorded, settings_file):
+    if recorded is None:
+        print(f"notice: {settings_file} records no checksum of the run's text (a run of an "
+              f"older rnnlab); the text is not checked", file=sys.stderr)
+        return
+    for role, text in texts.items():
+        was = recorded.get(role)
+        if was is None:
+            continue
+        if not was.get("resumable", True):
+            raise CLIError(f"--resume: the run read its {FILE_OPTIONS[role]} from {was['path']}, "
+                           f"which cannot be read again (a pipe); it cannot be resumed")
+        if (text.size, text.sha256) != (was["bytes"], was["sha256"]):
+            raise CLIError(f"{text.path}: not the text this run was trained on ({text.size:,} "
+                           f"bytes, sha256 {text.sha256[:12]}...; the run's "
+                           f"{FILE_OPTIONS[role]} had {was['bytes']:,} bytes, sha256 "
+                           f"{was['sha256'][:12]}...); give the original file's path, or start "
+                           f"a new run")
 
 
 def _validation_batches(ids, settings, path, max_rows=None):
@@ -283,36 +381,29 @@ def _validation_batches(ids, settings, path, max_rows=None):
     return LanguageModelBatches(ids, rows, M)
 
 
-def _check_out(out):
-    if out.exists() and not out.is_dir():
-        raise CLIError(f"--out {out}: is a file, expected a directory")
-    if out.is_dir() and (any(out.glob("ckpt-*")) or (out / "latest.json").exists()):
-        raise CLIError(f"--out {out}: already holds a training run; continue it with "
-                       f"--resume {out} or choose another --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".rnnlab-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise CLIError(f"--out {out}: not writable ({error.strerror})") from None
-
-
 def _train(solver, out, sample_length, test=None, test_file=None):
-    """Train with Ctrl-C saving a checkpoint; then say where everything is, evaluate
-    the test batches (when there are some) and sample."""
-    def interrupt(signum, frame):
-        if solver.stop_requested:
-            raise KeyboardInterrupt
-        solver.stop_requested = True
-        print("\ninterrupted: finishing this update and saving a checkpoint (Ctrl-C again to "
-              "quit without saving)", file=sys.stderr, flush=True)
+    """Train with SIGINT (Ctrl-C) and SIGTERM finishing the update and saving a
+    checkpoint (exit 130 / 143); then say where everything is, evaluate the test batches
+    (when there are some) and sample."""
+    received = []
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    def stop(signum, frame):
+        if solver.stop_requested:  # a second signal: quit now, the last checkpoint intact
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise SystemExit(128 + signum)
+        solver.stop_requested = True
+        received.append(signum)
+        print(f"\n{signal.Signals(signum).name}: finishing this update and saving a checkpoint "
+              f"(the same signal again quits without saving)", file=sys.stderr, flush=True)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        solver.train()
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is said in one line
+            solver.train()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     model, vocab = solver.model, solver.vocab
     best = f" (best validation loss {solver.best_val:.4f} at update {solver.best_iteration})" \
         if solver.best_val is not None else ""
@@ -320,6 +411,8 @@ def _train(solver, out, sample_length, test=None, test_file=None):
           f"{solver.wall_time:.0f} s{best}")
     print(f"checkpoint: {resolve(out)}")
     print(f"log:        {out / 'log.jsonl'}")
+    if received:
+        return 128 + received[0]
     try:
         from ..viz import plot_history
         print(f"plot:       {plot_history(out / 'log.jsonl', out / 'loss.png')}")
@@ -329,10 +422,11 @@ def _train(solver, out, sample_length, test=None, test_file=None):
         print("plot:       skipped (no losses logged yet)")
     if test is not None:
         loss = evaluate_loss(model, test)
-        print(f"test:       {loss:.4f} nats/{vocab.level}, perplexity {math.exp(loss):.2f} "
+        print(f"test:       {loss:.4f} nats/{vocab.level}, perplexity {perplexity(loss):.2f} "
               f"({test_file})")
     if sample_length:
         prime = vocab.encode("\n") if vocab.level == "char" else []
-        ids = model.sample(sample_length, prime=prime, temperature=0.8, seed=0)
+        ids = model.sample(sample_length, prime=prime, temperature=0.8, seed=0,
+                           exclude=vocab.special_ids())
         print("sample (temperature 0.8):\n" + vocab.decode(ids))
     return 0

@@ -44,6 +44,11 @@ class Vocab:
             words = words[: max(max_size - len(specials), 0)]
         return cls(words, "word", specials)
 
+    def special_ids(self):
+        """The ids a generated text must never hold: <null> and <unk> (not <eos>, which
+        is a line end)."""
+        return [self.index[t] for t in (NULL, UNK) if t in self.index]
+
     def tokenize(self, text):
         return list(text) if self.level == "char" else tokenize_words(text)
 

@@ -52,8 +52,12 @@ def save_safetensors(path, tensors, metadata=None):
 def load_safetensors(path):
     """-> (name -> array, metadata dict). SafetensorsError for a corrupt file."""
     with open(path, "rb") as f:
-        data = f.read()
-    where = str(path)
+        return parse_safetensors(f.read(), str(path))
+
+
+def parse_safetensors(data, where="safetensors"):
+    """The bytes of a safetensors file -> (name -> array, metadata dict); ``where``
+    names the file in errors."""
     if len(data) < 8:
         raise SafetensorsError(f"{where}: truncated (shorter than the 8-byte header size)")
     (n,) = struct.unpack("<Q", data[:8])

@@ -68,27 +68,33 @@ class LanguageModel(Model):
         loss, dscores = token_softmax_loss(scores, np.asarray(y), mask, overwrite=True)
         return loss, lambda: self.backward(dscores)
 
-    def sample(self, length, prime=(), temperature=1.0, top_k=None, top_p=None, seed=None):
+    def sample(self, length, prime=(), temperature=1.0, top_k=None, top_p=None, seed=None,
+               exclude=()):
         """Generate ``length`` token ids after ``prime`` (a sequence of ids; without one the
-        first token is drawn uniformly, as char-rnn). Reproducible for a fixed ``seed``;
-        the training state (mode, carried states) is left as it was."""
-        return list(self.generate(length, prime, temperature, top_k, top_p, seed))
+        first token is drawn uniformly, as char-rnn), never one of ``exclude`` (e.g. the
+        ids of <null> and <unk>). Reproducible for a fixed ``seed``; the training state
+        (mode, carried states) is left as it was."""
+        return list(self.generate(length, prime, temperature, top_k, top_p, seed, exclude))
 
-    def generate(self, length, prime=(), temperature=1.0, top_k=None, top_p=None, seed=None):
+    def generate(self, length, prime=(), temperature=1.0, top_k=None, top_p=None, seed=None,
+                 exclude=()):
         """``sample`` one token at a time: yields each id as soon as it is drawn."""
         check_sampling(temperature, top_k, top_p)
         rng = np.random.default_rng(seed)
         prime = np.asarray(list(prime), dtype=np.int64)
+        if length <= 0:
+            return
         with self.inference():
             self.reset_states()  # sampling starts from zero states
             if prime.size == 0:
-                prime = rng.integers(self.vocab_size, size=1)
+                allowed = np.setdiff1d(np.arange(self.vocab_size), np.asarray(exclude, np.int64))
+                prime = rng.choice(allowed, size=1)
                 yield int(prime[0])
                 length -= 1
             scores, states = self.step(prime[None], None)
             scores, step = scores[:, -1], self.stepper(1, start=prime.size)
             for _ in range(int(length)):
-                token = sample_next(scores, rng, temperature, top_k, top_p)
+                token = sample_next(scores, rng, temperature, top_k, top_p, exclude)
                 yield int(token[0])
                 scores, states = step(token, states)
 

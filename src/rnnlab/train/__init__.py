@@ -7,8 +7,9 @@ from .checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
+from .evaluation import evaluate_loss, evaluate_tokens
 from .progress import read_log
-from .solver import Solver, TrainingError, evaluate_loss
+from .solver import Solver, TrainingError
 
 __all__ = ["Checkpoint", "CheckpointError", "CheckpointManager", "Solver", "TrainingError",
-           "evaluate_loss", "load_weights", "read_checkpoint", "read_log", "write_checkpoint"]
+           "evaluate_loss", "evaluate_tokens", "load_weights", "read_checkpoint", "read_log", "write_checkpoint"]

@@ -4,16 +4,28 @@ The log has one JSON object per line: ``iteration``, ``epoch`` (fractional),
 ``train_loss``, ``val_loss`` (on evaluation lines, else absent), ``lr``, ``grad_norm``
 (before clipping), ``grad_param_ratio`` (gradient norm / parameter norm, char-rnn's
 health check), ``tokens_per_s`` and ``wall_time`` (seconds of training so far).
+Each update is in it once: a run opened at update k keeps the records up to k and
+drops later ones (those a killed process wrote after its last checkpoint); a run at
+update 0 starts a new log.
 """
 import json
 import math
+import os
 import sys
+
+from ..files.atomic import write_atomically
 
 
 class JsonlLog:
-    def __init__(self, path):
+    def __init__(self, path, keep_until=0):
         self.path = path
-        self.file = None if path is None else open(path, "a", encoding="utf-8")
+        self.file = None
+        if path is None:
+            return
+        kept = [r for r in read_log(path) if r.get("iteration", 0) <= keep_until] \
+            if keep_until and os.path.exists(path) else []
+        write_atomically(path, "".join(json.dumps(r) + "\n" for r in kept).encode("utf-8"))
+        self.file = open(path, "a", encoding="utf-8")
 
     def write(self, record):
         if self.file is not None:
@@ -62,7 +74,7 @@ class Progress:
         line = (f"iteration {record['iteration']}/{self.total}  epoch {record['epoch']:.2f}  "
                 f"loss {record['train_loss']:.4f}")
         if "val_loss" in record:
-            line += f"  val {record['val_loss']:.4f} (ppl {math.exp(record['val_loss']):.2f})"
+            line += f"  val {record['val_loss']:.4f} (ppl {perplexity(record['val_loss']):.2f})"
         line += (f"  lr {record['lr']:.2e}  grad/param {record['grad_param_ratio']:.1e}  "
                  f"{record['tokens_per_s']:,.0f} tok/s  ETA {format_seconds(eta)}")
         if self.bar is not None:
@@ -73,6 +85,11 @@ class Progress:
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+def perplexity(loss):
+    """exp(loss), inf where that overflows a float."""
+    return math.exp(loss) if loss < 709 else math.inf
 
 
 def format_seconds(seconds):

@@ -20,9 +20,12 @@ loss summed over the T steps of a batch and averaged over its rows (Zaremba et a
 2014; TF's sequence_loss without averaging across timesteps): T times the per-token
 mean's, clipped after scaling; the logged loss stays per token. At the end of each
 epoch, and every ``eval_every`` iterations when given, the validation loss; the best
-is checkpointed as ``best``; ``patience`` evaluations without improvement stop the
-run; so do ``max_time`` seconds and
-``max_iterations`` updates. The run is deterministic given ``seed`` (data order and
+is checkpointed as ``best``; a validation loss that is not finite or exceeds 3x the
+first training loss stops the run (TrainingError) before anything is saved from it,
+and so do weights that are no longer finite; ``patience`` evaluations without
+improvement stop the run; so do ``max_time`` seconds and ``max_iterations`` updates.
+A checkpoint is also written every ``checkpoint_every`` updates and whenever
+``checkpoint_minutes`` of training have passed since the last one. The run is deterministic given ``seed`` (data order and
 dropout masks), and a resumed run continues bit for bit.
 """
 import math
@@ -42,13 +45,14 @@ from ..optim import (
     optimizer_from_hyperparameters,
     schedule_from_state,
 )
-from .checkpoint import CheckpointManager, read_checkpoint, rng_states, seed_layers, set_rng_states
-from .progress import JsonlLog, Progress
+from .checkpoint import Checkpoint, CheckpointManager, read_checkpoint, rng_states, seed_layers, set_rng_states
+from .evaluation import evaluate_loss
+from .progress import JsonlLog, Progress, perplexity
 
 SETTINGS = ("batch_size", "seq_length", "num_epochs", "print_every", "learning_rate",
             "learning_rate_decay", "grad_clip", "eval_every", "eval_batches", "patience",
-            "max_time", "max_iterations", "checkpoint_every", "keep_last", "seed",
-            "loss_sum_over_time")
+            "max_time", "max_iterations", "checkpoint_every", "checkpoint_minutes", "keep_last",
+            "seed", "loss_sum_over_time")
 
 
 class TrainingError(RuntimeError):
@@ -65,22 +69,13 @@ def make_batches(split, batch_size, seq_length, seed):
     return LanguageModelBatches(split, batch_size, seq_length)
 
 
-def evaluate_loss(model, batches, max_batches=None):
-    """The mean loss of ``model`` over ``batches`` (a batcher; the first ``max_batches``
-    when given), in inference mode, from zero states: connected batches carry the
-    state through the whole split."""
-    model.reset_states()
-    losses = [model.evaluate(*batch) for _, batch in zip(range(max_batches or len(batches)),
-                                                          batches.batches(0))]
-    return float(np.mean(losses))
-
-
 class Solver:
     def __init__(self, model, data, *, batch_size=32, seq_length=64, num_epochs=10,
                  print_every=10, learning_rate=2e-3, learning_rate_decay=1.0, optimizer="adam",
                  grad_clip=5.0, schedule=None, warmup=0, eval_every=None, eval_batches=None,
                  patience=None, max_time=None, max_iterations=None, checkpoint_dir=None,
-                 checkpoint_every=None, keep_last=3, log_path=None, vocab=None, seed=0,
+                 checkpoint_every=None, checkpoint_minutes=None, keep_last=3, log_path=None,
+                 vocab=None, seed=0,
                  loss_sum_over_time=False, verbose=True, progress=None):
         if "train" not in data:
             raise ValueError(f"data: expected a 'train' entry, got keys {sorted(data)}")
@@ -88,8 +83,12 @@ class Solver:
             value = locals()[name]
             if not (isinstance(value, (int, np.integer)) and value >= 1):
                 raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-        if grad_clip is not None and not grad_clip > 0:
-            raise ValueError(f"grad_clip: expected a positive number or None, got {grad_clip!r}")
+        for name in ("learning_rate", "grad_clip", "max_time", "checkpoint_minutes"):
+            value = locals()[name]
+            if value is not None and not (isinstance(value, (int, float, np.number))
+                                          and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}: expected a positive finite number"
+                                 f"{'' if name == 'learning_rate' else ' or None'}, got {value!r}")
         self.model, self.vocab, self.verbose, self.progress_bar = model, vocab, verbose, progress
         self.batch_size, self.seq_length, self.num_epochs = batch_size, seq_length, num_epochs
         self.print_every, self.learning_rate = print_every, learning_rate
@@ -97,6 +96,8 @@ class Solver:
         self.eval_every, self.eval_batches, self.patience = eval_every, eval_batches, patience
         self.max_time, self.max_iterations = max_time, max_iterations
         self.checkpoint_every, self.keep_last, self.seed = checkpoint_every, keep_last, seed
+        self.checkpoint_minutes = checkpoint_minutes
+        self.saved_at, self.saved_iteration = 0.0, None  # wall_time and iteration of the last save
         self.loss_sum_over_time = bool(loss_sum_over_time)
         self.train_data = make_batches(data["train"], batch_size, seq_length, seed)
         self.val_data = None if data.get("val") is None else make_batches(
@@ -124,7 +125,7 @@ class Solver:
         Keeps freed memory in the process (``rnnlab.keep_freed_memory``): each step's
         buffers are then reused without page faults."""
         keep_freed_memory()
-        log, total = JsonlLog(self.log_path), len(self.train_data) * self.num_epochs
+        log, total = JsonlLog(self.log_path, self.iteration), len(self.train_data) * self.num_epochs
         if self.max_iterations:
             total = min(total, self.max_iterations)
         progress = Progress(total, self.verbose, self.progress_bar, initial=self.iteration)
@@ -148,8 +149,9 @@ class Solver:
                     just_evaluated = self.eval_every and self.iteration % self.eval_every == 0
                     if self.val_data is not None and not just_evaluated:  # each epoch's end
                         self._evaluate_and_keep(log, progress, total)
+                        self._keep_if_best()
                         done = self.stopped_because is not None
-            if self.checkpoints is not None:
+            if self.checkpoints is not None and self.saved_iteration != self.iteration:
                 self.save()
         finally:
             progress.close()
@@ -195,7 +197,9 @@ class Solver:
             if self.max_time:
                 remaining = min(remaining, self.max_time - self.wall_time)
             progress.report(record, remaining)
-        if self.checkpoints and self.checkpoint_every and self.iteration % self.checkpoint_every == 0:
+        if evaluate:
+            self._keep_if_best()
+        if self.checkpoints and self._checkpoint_due() and self.saved_iteration != self.iteration:
             self.save()
         if self.max_iterations and self.iteration >= self.max_iterations:
             self.stopped_because = f"max_iterations ({self.max_iterations})"
@@ -205,21 +209,41 @@ class Solver:
             self.stopped_because = "interrupted"
         return self.stopped_because is not None
 
+    def _checkpoint_due(self):
+        every = self.checkpoint_every and self.iteration % self.checkpoint_every == 0
+        minutes = self.checkpoint_minutes and self.wall_time - self.saved_at >= 60 * self.checkpoint_minutes
+        return bool(every or minutes)
+
     def _evaluate_and_keep(self, log, progress, total):
         """The validation loss; keeps the best checkpoint, feeds the schedule, counts
         patience. ``log``/``progress``: write an evaluation line (end of an epoch)."""
         val = self.evaluate()
+        if not (math.isfinite(val) and val <= 3 * self.first_loss):
+            raise TrainingError(f"the validation loss is {val:.4g} at iteration {self.iteration} "
+                                f"(the first training loss was {self.first_loss:.4g}); the "
+                                f"training diverges: lower the learning rate (now "
+                                f"{self.optimizer.learning_rate:.3g}); nothing was saved from "
+                                f"these weights")
         self.val_history.append((self.iteration, val))
         self.schedule.observe(val)
         if self.best_val is None or val < self.best_val:
             self.best_val, self.best_iteration, self.evals_without_improvement = val, self.iteration, 0
-            if self.checkpoints is not None:
-                self.save()
-                self.checkpoints.mark_best(self.iteration, val)
         else:
             self.evals_without_improvement += 1
             if self.patience is not None and self.evals_without_improvement >= self.patience:
                 self.stopped_because = f"no improvement in {self.patience} evaluations"
+        self._log_evaluation(log, val)
+        return val
+
+    def _keep_if_best(self):
+        """Checkpoint a new best (after its log line is written: the log never lacks an
+        update that a checkpoint holds)."""
+        if self.checkpoints is not None and self.val_history[-1:] == [(self.iteration, self.best_val)]:
+            self.save()
+            self.checkpoints.mark_best(self.iteration, self.best_val)
+
+    def _log_evaluation(self, log, val):
+        """An evaluation line in the log (and on the screen) at an epoch's end."""
         if log is not None:
             record = {"iteration": self.iteration, "epoch": float(self.epoch),
                       "train_loss": self.losses[-1], "val_loss": val,
@@ -228,13 +252,14 @@ class Solver:
                       "tokens_per_s": self.tokens / max(self.wall_time, 1e-9)}
             log.write(record)
             if self.verbose:
-                print(f"epoch {self.epoch}: val loss {val:.4f} (perplexity {math.exp(val):.2f})"
+                print(f"epoch {self.epoch}: val loss {val:.4f} (perplexity {perplexity(val):.2f})"
                       + (" (best)" if self.best_iteration == self.iteration else ""), flush=True)
-        return val
 
     def evaluate(self, split="val"):
         """The mean loss over a split (``eval_batches`` batches at most), in inference
         mode; the training's carried state is set aside and restored."""
+        if split not in ("val", "train"):
+            raise ValueError(f"split: expected 'val' or 'train', got {split!r}")
         data = self.val_data if split == "val" else self.train_data
         carried = self.model.carried_states()
         loss = evaluate_loss(self.model, data, self.eval_batches)
@@ -263,15 +288,25 @@ class Solver:
         return arrays, state
 
     def save(self):
+        """Write a checkpoint of the run now (TrainingError, nothing written, when the
+        weights are no longer finite)."""
+        bad = next((name for name, p in self.model.params.items() if not np.isfinite(p).all()), None)
+        if bad is not None:
+            raise TrainingError(f"the weights are not finite after iteration {self.iteration} "
+                                f"({bad!r}); the training diverged: lower the learning rate "
+                                f"(now {self.optimizer.learning_rate:.3g}); nothing was saved "
+                                f"from these weights")
         arrays, state = self.state()
-        return self.checkpoints.save(self.iteration, self.model, self.vocab, arrays, state)
+        path = self.checkpoints.save(self.iteration, self.model, self.vocab, arrays, state)
+        self.saved_at, self.saved_iteration = self.wall_time, self.iteration
+        return path
 
     @classmethod
     def resume(cls, path, data, **overrides):
         """A Solver that continues the run saved at ``path`` (a checkpoint or a run
-        directory: its latest checkpoint); ``overrides`` change settings such as
-        num_epochs, max_iterations or max_time."""
-        checkpoint = read_checkpoint(path)
+        directory: its latest checkpoint; or a ``Checkpoint`` already read);
+        ``overrides`` change settings such as num_epochs, max_iterations or max_time."""
+        checkpoint = path if isinstance(path, Checkpoint) else read_checkpoint(path)
         state = checkpoint.state
         if state is None:
             raise ValueError(f"{checkpoint.path}: holds weights only, no training state to resume")
@@ -299,3 +334,4 @@ class Solver:
         self.best_val, self.best_iteration = state["best_val"], state["best_iteration"]
         self.evals_without_improvement = state["evals_without_improvement"]
         self.first_loss, self.wall_time, self.tokens = state["first_loss"], state["wall_time"], state["tokens"]
+        self.saved_at, self.saved_iteration = self.wall_time, self.iteration

@@ -1,0 +1,105 @@
+"""The settings of ``rnnlab train``: presets, the value checks shared by options and
+config files, and the one error class of the command line.
+
+Settings come from, in rising priority: the preset (``--preset``), a JSON config file
+(``--config``, keys as the options with underscores), and the options given.
+"""
+import argparse
+import json
+
+from ..models.stack import CELLS
+from .options import fraction, non_negative_int, positive_float, positive_int, probability
+
+COMMON = dict(optimizer="adam", decay_after=1, init_scale=None, tie_weights=False,
+              embedding_dropout=0.0, sum_loss_over_time=False, recurrent_bias=False,
+              raw_text=False, checkpoint_every=None, checkpoint_minutes=10.0, keep_last=3)
+# two biases per LSTM layer (recurrent_bias), as the paper's Torch code and PyTorch's nn.LSTM
+ZAREMBA = dict(COMMON, level="word", cell="lstm", num_layers=2, optimizer="sgd", lr=1.0,
+               grad_clip=5.0, batch_size=20, sum_loss_over_time=True, eval_every=None, seed=0,
+               max_time=None, recurrent_bias=True)
+PRESETS = {
+    # 2 x 256 LSTM: at most 10 minutes on 2 cores, validation loss at most 1.45 nats/char
+    "default": dict(COMMON, level="char", cell="lstm", hidden_size=256, num_layers=2,
+                    embedding_size=64, dropout=0.0, seq_length=100, batch_size=32, lr=2e-3,
+                    lr_decay=None, grad_clip=5.0, epochs=8, max_time=None, eval_every=250, seed=0),
+    # 2 x 512 LSTM with dropout: at most 60 minutes on 2 cores, at most 1.38 nats/char
+    "large": dict(COMMON, level="char", cell="lstm", hidden_size=512, num_layers=2,
+                  embedding_size=64, dropout=0.3, seq_length=100, batch_size=32, lr=2e-3,
+                  lr_decay=None, grad_clip=5.0, epochs=13, max_time=None, eval_every=500, seed=0),
+    # Zaremba et al. 2014, Penn Treebank: SGD on the loss summed over time, U(-s, s) weights
+    "zaremba-small": dict(ZAREMBA, hidden_size=200, embedding_size=200, dropout=0.0,
+                          embedding_dropout=0.0, seq_length=20, lr_decay=0.5, decay_after=4,
+                          epochs=13, init_scale=0.1),
+    "zaremba-medium": dict(ZAREMBA, hidden_size=650, embedding_size=650, dropout=0.5,
+                           embedding_dropout=0.5, seq_length=35, lr_decay=0.8, decay_after=6,
+                           epochs=39, init_scale=0.05),
+    # beyond the paper: input and output embeddings tied (Press & Wolf 2017)
+    "medium-tied": dict(ZAREMBA, hidden_size=650, embedding_size=650, dropout=0.5,
+                        embedding_dropout=0.5, seq_length=35, lr_decay=0.8, decay_after=6,
+                        epochs=39, init_scale=0.05, tie_weights=True),
+}
+SETTINGS = tuple(PRESETS["default"])
+CHECKS = {  # the value checks of the numeric settings, for options and config files alike
+    "hidden_size": positive_int("--hidden-size"), "num_layers": positive_int("--num-layers"),
+    "embedding_size": positive_int("--embedding-size"), "dropout": fraction("--dropout"),
+    "embedding_dropout": fraction("--embedding-dropout"),
+    "seq_length": positive_int("--seq-length"), "batch_size": positive_int("--batch-size"),
+    "lr": positive_float("--lr"), "lr_decay": probability("--lr-decay"),
+    "decay_after": positive_int("--decay-after"), "init_scale": positive_float("--init-scale"),
+    "grad_clip": positive_float("--grad-clip"), "epochs": positive_int("--epochs"),
+    "max_time": positive_float("--max-time"), "eval_every": positive_int("--eval-every"),
+    "seed": non_negative_int("--seed"), "checkpoint_every": positive_int("--checkpoint-every"),
+    "checkpoint_minutes": positive_float("--checkpoint-minutes"),
+    "keep_last": positive_int("--keep-last"),
+}
+CHOICES = {"level": ("char", "word"), "cell": tuple(sorted(CELLS)), "optimizer": ("adam", "sgd"),
+           "tie_weights": (False, True), "sum_loss_over_time": (False, True),
+           "recurrent_bias": (False, True), "raw_text": (False, True)}
+# what a resumed run may change; every other setting stays as the run started
+RESUMABLE = ("epochs", "max_time", "checkpoint_every", "checkpoint_minutes", "keep_last")
+
+
+class CLIError(ValueError):
+    """A user's mistake on the command line, said in one line."""
+
+
+def settings_from(args):
+    settings = dict(PRESETS[args.preset or "default"])
+    if args.config:
+        settings.update(_read_config(args.config))
+    for name in SETTINGS:
+        value = getattr(args, name)
+        if value is not None:
+            settings[name] = value
+    if settings["recurrent_bias"] and not CELLS[settings["cell"]].supports_recurrent_bias:
+        raise CLIError(f"--recurrent-bias: the {settings['cell']} cell has no second bias to add; "
+                       f"use it with lstm, layer_norm_lstm or rnn")
+    return settings
+
+
+def _read_config(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except OSError as error:
+        raise CLIError(f"--config {path}: cannot read it ({error.strerror})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CLIError(f"--config {path}: not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise CLIError(f"--config {path}: expected a JSON object of settings")
+    unknown = sorted(set(config) - set(SETTINGS))
+    if unknown:
+        raise CLIError(f"--config {path}: unknown setting {unknown[0]!r}; known: {', '.join(SETTINGS)}")
+    for name, value in config.items():
+        if name in CHECKS and value is not None:
+            try:
+                CHECKS[name](str(value))
+            except argparse.ArgumentTypeError as error:
+                raise CLIError(f"--config {path}: {name} {str(error).split(': ', 1)[1]}") from None
+    for name, choices in CHOICES.items():
+        if name in config and config[name] not in choices:
+            raise CLIError(f"--config {path}: {name} must be one of "
+                           f"{', '.join(json.dumps(c) for c in choices)}, got {json.dumps(config[name])}")
+    return config
+
+

@@ -1,0 +1,71 @@
+"""One process at a time in a run directory.
+
+``lock_run_directory(DIR)`` takes an exclusive ``flock`` on ``DIR/.lock`` and writes the
+process id into it. The OS releases the lock when the process exits however it exits
+(a SIGKILL included), so a killed run leaves no stale lock; the file itself stays. The
+lock is re-entrant within a process (the CLI and the Solver it drives both ask for it)
+and is released when the last holder lets go of its ``RunLock``.
+"""
+import os
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no advisory locks, the directory is not guarded
+    fcntl = None
+
+LOCK_FILE = ".lock"
+_HELD = {}  # resolved directory -> [fd, holders]
+
+
+class RunLockError(ValueError):
+    """The run directory is held by another process."""
+
+
+class RunLock:
+    def __init__(self, directory):
+        self.key = str(Path(directory).resolve())
+        self.released = False
+
+    def release(self):
+        if self.released:
+            return
+        self.released = True
+        entry = _HELD.get(self.key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _HELD[self.key]
+            os.close(entry[0])  # closing the descriptor drops the flock
+
+    def __del__(self):
+        try:
+            self.release()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+def lock_run_directory(directory):
+    """Hold ``directory`` (created if needed) for this process -> RunLock;
+    RunLockError naming the holder's pid when another process holds it."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(directory)
+    if lock.key in _HELD:
+        _HELD[lock.key][1] += 1
+        return lock
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise RunLockError(f"{directory}: in use by another rnnlab process (pid {holder}); "
+                               f"wait for it to finish or stop it, or choose another "
+                               f"directory") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    _HELD[lock.key] = [fd, 1]
+    return lock
