@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,26 +13,7 @@ import pytest
 import rnnlab
 import rnnlab.train
 
-HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared" / "data"
-SHAKESPEARE = SHARED / "tinyshakespeare.txt" if (SHARED / "tinyshakespeare.txt").exists() \
-    else rnnlab.corpus_path()
-PER_EPOCH = ["--hidden-size", "24", "--num-layers", "1", "--embedding-size", "8",
-             "--seq-length", "16", "--batch-size", "8", "--no-progress"]  # validation each epoch
-TINY = PER_EPOCH + ["--eval-every", "20"]
-
-
-def rnnlab_cmd(*args, cwd=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "rnnlab.cli.main", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.returncode != 0
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
+from cli_helpers import PER_EPOCH, SHARED, SHAKESPEARE, TINY, assert_one_line_error, rnnlab_cmd
 
 
 @pytest.fixture(scope="module")

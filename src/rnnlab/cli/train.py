@@ -21,7 +21,7 @@ from .. import corpus_path
 from ..data import Vocab, load_text, split_ids
 from ..data.batching import LanguageModelBatches
 from ..files.atomic import write_atomically
-from ..files.lock import RunLockError, lock_run_directory
+from ..files.lock import RunLockError, check_not_held, lock_run_directory
 from ..models import LanguageModel
 from ..optim import Cosine, ExponentialDecay
 from ..train import Solver, evaluate_loss
@@ -237,12 +237,20 @@ def _claim_new_run(out):
     another process holds or that already holds a run, and one that is not writable."""
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out}: is a file, expected a directory")
+    _check_not_held(out, "--out")
     for locked in (False, True):  # before the lock (nothing touched), and again holding it
         if out.is_dir() and (checkpoint_names(out) or (out / "latest.json").exists()):
             raise CLIError(f"--out {out}: already holds a training run; continue it with "
                            f"--resume {out} or choose another --out")
         if not locked:
             _lock(out, "--out")
+
+
+def _check_not_held(directory, option):
+    try:
+        check_not_held(directory)
+    except RunLockError as error:
+        raise CLIError(f"{option} {error}") from None
 
 
 def _lock(directory, option):
@@ -268,6 +276,7 @@ def _resume(args):
             raise CLIError(f"{option}: a resumed run keeps the settings and the directory it "
                            f"started with; start a new run to change them")
     run_dir = _run_directory(args.resume)
+    _check_not_held(run_dir, "--resume")
     checkpoint = _read_run_checkpoint(args.resume)
     settings_file = run_dir / "settings.json"
     if checkpoint.state is None or not settings_file.exists():

@@ -46,6 +46,34 @@ class RunLock:
             pass
 
 
+def holder(directory):
+    """The pid (text) of another process holding ``directory``'s lock, else None; looks
+    without changing anything."""
+    path = Path(directory) / LOCK_FILE
+    if fcntl is None or str(Path(directory).resolve()) in _HELD or not path.is_file():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+    finally:
+        os.close(fd)  # drops a lock taken just now
+    return None
+
+
+def _in_use(directory, pid):
+    return RunLockError(f"{directory}: in use by another rnnlab process (pid {pid}); wait for "
+                        f"it to finish or stop it, or choose another directory")
+
+
+def check_not_held(directory):
+    """RunLockError when another process holds ``directory``; changes nothing."""
+    pid = holder(directory)
+    if pid is not None:
+        raise _in_use(directory, pid)
+
+
 def lock_run_directory(directory):
     """Hold ``directory`` (created if needed) for this process -> RunLock;
     RunLockError naming the holder's pid when another process holds it."""
@@ -60,11 +88,9 @@ def lock_run_directory(directory):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
-            raise RunLockError(f"{directory}: in use by another rnnlab process (pid {holder}); "
-                               f"wait for it to finish or stop it, or choose another "
-                               f"directory") from None
+            raise _in_use(directory, pid) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
     _HELD[lock.key] = [fd, 1]

@@ -185,7 +185,7 @@ def clockwork_backward(dh, cache, dh_final=None):
     db = xp.zeros(H, dtype=dh.dtype)
     for group in cache.groups:
         steps = group.steps
-        da = xp.stack([da_of_step[t] for t in steps]).reshape(len(steps) * N, -1)
+        da = xp.concatenate([da_of_step[t] for t in steps])  # (steps * N, active units)
         x_g = cache.x_tm[steps].reshape(len(steps) * N, D)
         dWx[:, group.cols] += x_g.T @ da  # groups share columns: accumulate
         h_prev = dropped(h[steps], cache.recurrent_mask)  # (steps, N, H)
