@@ -204,6 +204,19 @@ def test_a_run_started_with_a_relative_path_resumes_from_anywhere(tmp_path, corp
     assert resumed.returncode == 0, resumed.stderr
 
 
+def test_a_run_from_a_pipe_says_so_and_resumes_from_the_same_text_as_a_file(tmp_path, corpus):
+    out = tmp_path / "run"
+    with open(corpus, "rb") as text:
+        piped = subprocess.run(f"cat | {sys.executable} -m rnnlab.cli.main train /dev/stdin "
+                               f"{' '.join(TINY)} --epochs 1 --max-time 1 --sample-length 0 --out {out}",
+                               shell=True, stdin=text, capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0, piped.stderr
+    assert "this run cannot be resumed" in piped.stderr
+    assert_one_line_error(rnnlab_cmd("train", "--resume", out), "cannot be read again (a pipe)")
+    resumed = rnnlab_cmd("train", "--resume", out, corpus, "--max-time", "1", "--sample-length", "0")
+    assert resumed.returncode == 0, resumed.stderr
+
+
 # 8. huge models ------------------------------------------------------------------------
 def test_a_model_too_large_for_the_machine_is_refused_before_anything_is_written(tmp_path, corpus):
     out = tmp_path / "run"

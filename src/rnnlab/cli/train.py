@@ -25,7 +25,7 @@ from ..files.lock import RunLockError, check_not_held, lock_run_directory
 from ..models import LanguageModel
 from ..optim import Cosine, ExponentialDecay
 from ..train import Solver, evaluate_loss
-from ..train.checkpoint import checkpoint_names, read_checkpoint, resolve
+from ..train.checkpoint import checkpoint_names, read_checkpoint, read_json, resolve
 from ..train.footprint import available_memory, estimated_parameters, training_bytes
 from ..train.progress import perplexity
 from .options import non_negative_int
@@ -220,6 +220,9 @@ def _build_model(settings, vocab_size):
                        f"{settings['seq_length']}); this machine has {have / 2**30:,.1f} GiB "
                        f"available: use a smaller --hidden-size, --num-layers, --embedding-size "
                        f"or --batch-size")
+    if need > 2**30:  # building and the first update take a while: say so first
+        print(f"building the model: {parameters:,} parameters, about {need / 2**30:,.1f} GiB "
+              f"of memory to train", flush=True)
     try:
         return LanguageModel(**arguments)
     except ValueError as error:
@@ -282,9 +285,14 @@ def _resume(args):
     if checkpoint.state is None or not settings_file.exists():
         raise CLIError(f"--resume {args.resume}: not a run directory of `rnnlab train` "
                        f"(no training state or settings.json)")
-    settings = {**COMMON, **_read_settings(settings_file)}
+    settings = {**COMMON, **read_json(settings_file)}
     _apply_resume_options(args, settings)
     files = _relocated_files(args, settings)
+    for role, was in (settings.get("corpus") or {}).items():
+        if not was.get("resumable", True) and files[role] == was["path"]:
+            raise CLIError(f"--resume: the run read its {FILE_OPTIONS[role]} from {was['path']}, "
+                           f"which cannot be read again (a pipe); give the same text as a file "
+                           f"({FILE_OPTIONS[role]} FILE) to resume it")
     texts = _read_texts(files, settings["raw_text"])
     _check_same_corpus(texts, settings.get("corpus"), settings_file)
     data, test = _splits(texts, checkpoint.vocab, settings)
@@ -316,16 +324,6 @@ def _run_directory(path):
     except ValueError as error:
         raise CLIError(f"--resume {path}: {error}") from None
     return checkpoint.parent
-
-
-def _read_settings(path):
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CLIError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(settings, dict):
-        raise CLIError(f"{path}: expected a JSON object of settings")
-    return settings
 
 
 def _apply_resume_options(args, settings):
@@ -367,9 +365,6 @@ def _check_same_corpus(texts, recorded, settings_file):
         was = recorded.get(role)
         if was is None:
             continue
-        if not was.get("resumable", True):
-            raise CLIError(f"--resume: the run read its {FILE_OPTIONS[role]} from {was['path']}, "
-                           f"which cannot be read again (a pipe); it cannot be resumed")
         if (text.size, text.sha256) != (was["bytes"], was["sha256"]):
             raise CLIError(f"{text.path}: not the text this run was trained on ({text.size:,} "
                            f"bytes, sha256 {text.sha256[:12]}...; the run's "

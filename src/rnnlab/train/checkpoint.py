@@ -126,7 +126,7 @@ def checkpoint_names(directory):
 def read_pointer(pointer):
     """The checkpoint name a pointer file (latest.json, best.json) holds: ``ckpt-`` and
     8 digits, a directory of the same run; CheckpointError for anything else."""
-    name = _read_json(pointer).get("checkpoint")
+    name = read_json(pointer).get("checkpoint")
     if not (isinstance(name, str) and CHECKPOINT_NAME.fullmatch(name)):
         raise CheckpointError(f"{pointer}: expected {{\"checkpoint\": \"ckpt-<8 digits>\"}} "
                               f"naming a checkpoint of this run, got {json.dumps(name)}")
@@ -166,7 +166,7 @@ def _verified_reader(path):
     manifest.json (size and sha256) when there is one (``read.verified``)."""
     manifest = None
     if (path / MANIFEST_FILE).exists():
-        record = _read_json(path / MANIFEST_FILE)
+        record = read_json(path / MANIFEST_FILE)
         manifest = record.get("files")
         if not isinstance(manifest, dict):
             raise CheckpointError(f"{path / MANIFEST_FILE}: expected an object \"files\"")
@@ -213,7 +213,8 @@ def load_weights(model, weights, source="weights"):
         p[...] = weights[name]
 
 
-def _read_json(path):
+def read_json(path):
+    """A JSON object from a file; CheckpointError naming the file otherwise."""
     if not path.exists():
         raise CheckpointError(f"{path}: missing")
     return _parse_json(path.read_bytes(), path)
