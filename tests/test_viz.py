@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from rnnlab.data import Vocab
+from rnnlab.layers import Recurrent
+from rnnlab.models.stack import CELLS
 from rnnlab.models import LanguageModel
 from rnnlab.train import Solver
 from rnnlab.viz import correlated_cells, page_data, pattern_indicator, render_page, saturation, trace
@@ -53,9 +55,26 @@ def test_trace_records_states_cells_gates_and_predictions(checkpoint):
     assert np.argmax(scores, 1).tolist() == np.argmax(result.probs, 1).tolist()
 
 
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_every_cell_is_traced_with_the_gates_its_layer_names(cell):
+    """Each recurrent layer says what it is (gate names, what to trace); a depth-gated
+    stack gives one trace per level."""
+    model = LanguageModel(9, embedding_dim=4, hidden_size=8, num_layers=2, cell=cell, seed=0)
+    result = trace(model, np.arange(1, 7))
+    recurrent = [layer for layer in model.layers if isinstance(layer, Recurrent)]
+    assert len(result.layers) == sum(len(layer.traced_caches()) for layer in recurrent) == 2
+    for layer_trace in result.layers:
+        assert layer_trace.h.shape == (6, 8)
+        assert tuple(layer_trace.gates) == recurrent[0].gate_names
+        assert all(values.shape == (6, 8) for values in layer_trace.gates.values())
+    rows = saturation(result)
+    assert {gate for _, gate, _, _ in rows} == set(recurrent[0].gate_names) - set(recurrent[0].candidate_gates)
+
+
 def test_saturation_fractions():
     i = np.array([[0.05, 0.5], [0.95, 0.5], [0.05, 0.99], [0.5, 0.99]])
-    layer = LayerTrace("lstm", np.zeros((4, 2)), gates={"i": i, "g": np.zeros((4, 2))})
+    layer = LayerTrace("lstm", np.zeros((4, 2)), gates={"i": i, "g": np.zeros((4, 2))},
+                       candidates=("g",))
     [(name, gate, left, right)] = saturation(Trace(np.zeros(4, int), [layer], np.ones((4, 1))))
     assert (name, gate) == ("lstm", "i")
     np.testing.assert_allclose(left, [0.5, 0.0])

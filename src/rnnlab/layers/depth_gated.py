@@ -10,7 +10,7 @@ every step, and its dlower_c the extra gradient on c^{k-1} at every step.
 """
 import numpy as np
 
-from ..functional.lstm import lstm_backward, lstm_bias, lstm_forward
+from ..functional.lstm import GATE_ORDER, lstm_backward, lstm_bias, lstm_forward
 from .base import check_positive_int, dropout_mask
 from .initializers import glorot_uniform, orthogonal, zeros
 from .lstm import lstm_parameter_gradients
@@ -20,6 +20,8 @@ DEPTH_GATE_KEYS = {"Wx": "Wxd", "b": "bd", "w_c": "w_c", "w_l": "w_l"}
 
 
 class DepthGatedLSTM(Recurrent):
+    gate_names, candidate_gates = GATE_ORDER, ("g",)
+
     def __init__(self, units, num_layers=2, **options):
         super().__init__(units, **options)
         self.num_layers = check_positive_int("num_layers", num_layers)
@@ -42,6 +44,10 @@ class DepthGatedLSTM(Recurrent):
                 for key in ("bd", "w_c", "w_l"):
                     params[f"{key}_{k}"] = zeros(self.rng, (H,), self.dtype)
         return params
+
+    def traced_caches(self):
+        """One trace per level of the stack: ``<name>/<k>``."""
+        return [(f"{self.name}/{k}", cache) for k, cache in enumerate(self.last_cache)]
 
     def _recurrent_mask(self, N):
         """One mask per layer, (num_layers, N, H)."""

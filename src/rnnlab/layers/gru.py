@@ -1,11 +1,12 @@
 """GRU layer (``functional.gru``), ``reset_after=True`` as Keras and PyTorch by default;
 the bias is (2, 3H) then (input and recurrent rows), (3H,) otherwise."""
-from ..functional.gru import gru_backward, gru_forward, gru_stepper
+from ..functional.gru import GATE_ORDER, gru_backward, gru_forward, gru_stepper
 from .single_state import SingleStateRecurrent
 
 
 class GRU(SingleStateRecurrent):
     gates = 3
+    gate_names, candidate_gates = GATE_ORDER, ("n",)
     cell_forward, cell_backward = staticmethod(gru_forward), staticmethod(gru_backward)
     cell_stepper = staticmethod(gru_stepper)
 

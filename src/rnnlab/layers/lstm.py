@@ -12,7 +12,15 @@ Wp Glorot-uniform. States: h (N, P), c (N, H).
 """
 import numpy as np
 
-from ..functional.lstm import PEEPHOLE_GATES, lstm_backward, lstm_bias, lstm_forward, lstm_stepper
+from ..functional.lstm import (
+    CIFG_GATE_ORDER,
+    GATE_ORDER,
+    PEEPHOLE_GATES,
+    lstm_backward,
+    lstm_bias,
+    lstm_forward,
+    lstm_stepper,
+)
 from .base import check_positive_int
 from .initializers import glorot_uniform, orthogonal, zeros
 from .recurrent import Recurrent
@@ -23,6 +31,7 @@ LAYER_NORM_KEYS = ("gamma_x", "gamma_h", "gamma_c", "beta_c")
 class LSTM(Recurrent):
     state_names = ("h", "c")
     supports_recurrent_bias = True
+    candidate_gates = ("g",)
 
     def __init__(self, units, peepholes=(), cifg=False, proj_size=None, cell_clip=None,
                  gate_clip=None, layer_norm=False, unit_forget_bias=True, **options):
@@ -44,6 +53,10 @@ class LSTM(Recurrent):
     @property
     def state_sizes(self):
         return (self.proj_size or self.units, self.units)
+
+    @property
+    def gate_names(self):
+        return CIFG_GATE_ORDER if self.cifg else GATE_ORDER
 
     def _make_params(self, input_shape):
         D, H, P = input_shape[-1], self.units, self.state_sizes[0]

@@ -24,7 +24,10 @@ Options, as Keras:
   (see ``alignment``).
 
 A subclass supplies the cell: ``state_sizes``, ``_make_params``, ``_run`` and
-``_run_backward``.
+``_run_backward``; and says what it is: ``state_names``, ``gate_names`` (the gate
+blocks of its fused columns, from its functional module), ``candidate_gates`` (those of
+them that are tanh candidates, not sigmoid gates) and ``traced_caches`` (what a
+visualisation reads).
 """
 import numpy as np
 
@@ -38,6 +41,8 @@ class Recurrent(Layer):
     state_names = ("h",)
     output_state = 0  # which state is the output at every step
     supports_recurrent_bias = False  # cells whose bias is added once per step (LSTM, RNN)
+    gate_names = ()  # the gate blocks of the fused columns, in order (none: a plain RNN)
+    candidate_gates = ()  # gate blocks that are tanh candidates (LSTM g, GRU n)
 
     def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, dropout=0.0, recurrent_dropout=0.0, recurrent_bias=False,
@@ -133,8 +138,14 @@ class Recurrent(Layer):
     @property
     def last_cache(self):
         """The cell's cache of the last forward (time-major; in reading order, the
-        padding moved last): what visualisations read (gate values, cells, states)."""
+        padding moved last)."""
         return self._saved[1]
+
+    def traced_caches(self):
+        """[(name, cache)] of each cell the last forward ran, bottom first: what
+        visualisations read (``cache.h``, ``cache.tanh_c``, ``cache.gates`` in
+        ``gate_names`` order)."""
+        return [(self.name, self.last_cache)]
 
     def forward(self, x, mask=None, initial_state=None, lengths=None):
         check_rank("x", x, {3: "(N, T, D)"})

@@ -13,7 +13,7 @@ import math
 import os
 import sys
 
-from ..files.atomic import write_atomically
+from ..files.atomic import named_error, write_atomically
 
 
 class JsonlLog:
@@ -29,8 +29,11 @@ class JsonlLog:
 
     def write(self, record):
         if self.file is not None:
-            self.file.write(json.dumps(record) + "\n")
-            self.file.flush()
+            try:
+                self.file.write(json.dumps(record) + "\n")
+                self.file.flush()
+            except OSError as error:  # a full disk: say which file
+                raise named_error(error, self.path) from None
 
     def close(self):
         if self.file is not None:

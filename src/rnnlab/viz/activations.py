@@ -9,15 +9,13 @@ import numpy as np
 from ..functional.activations import softmax
 from ..layers import Recurrent
 
-GATE_NAMES = {"lstm": ("i", "f", "o", "g"), "gru": ("r", "z", "n")}
-
-
 @dataclass
 class LayerTrace:
     name: str
     h: np.ndarray  # (T, H) hidden state after each token
     cell: np.ndarray = None  # (T, H) tanh(c_t), LSTMs only
     gates: dict = field(default_factory=dict)  # gate name -> (T, H) values in [0, 1] or [-1, 1]
+    candidates: tuple = ()  # the gates that are tanh candidates in [-1, 1], not sigmoid gates
 
 
 @dataclass
@@ -38,20 +36,19 @@ def trace(model, ids):
         for layer in model.layers:
             x = layer.forward(x)
             if isinstance(layer, Recurrent):
-                layers.append(_layer_trace(layer))
+                layers += [_layer_trace(name, cache, layer) for name, cache in layer.traced_caches()]
     return Trace(ids, layers, softmax(x[0].astype(np.float64), axis=-1))
 
 
-def _layer_trace(layer):
-    cache = layer.last_cache
-    trace = LayerTrace(layer.name, np.asarray(cache.h[1:, 0], np.float64))
+def _layer_trace(name, cache, layer):
+    """The trace of one cell's cache, its gates named as ``layer`` says."""
+    trace = LayerTrace(name, np.asarray(cache.h[1:, 0], np.float64), candidates=layer.candidate_gates)
     if hasattr(cache, "tanh_c"):
         trace.cell = np.asarray(cache.tanh_c[:, 0], np.float64)
-    gates = getattr(cache, "gates", None)
-    if gates is not None:
-        names = getattr(getattr(cache, "opts", None), "gates", None) or GATE_NAMES["gru"]
-        for name, block in zip(names, np.split(np.asarray(gates[:, 0], np.float64), len(names), axis=-1)):
-            trace.gates[name] = block
+    names = layer.gate_names
+    if names:
+        blocks = np.split(np.asarray(cache.gates[:, 0], np.float64), len(names), axis=-1)
+        trace.gates.update(zip(names, blocks))
     return trace
 
 
@@ -62,7 +59,7 @@ def saturation(trace, low=0.1, high=0.9):
     rows = []
     for layer in trace.layers:
         for name, values in layer.gates.items():
-            if name in ("g", "n"):  # tanh candidates, not gates
+            if name in layer.candidates:  # tanh candidates, not gates
                 continue
             rows.append((layer.name, name, (values < low).mean(axis=0), (values > high).mean(axis=0)))
     return rows
