@@ -12,6 +12,7 @@ import pytest
 
 import rnnlab
 import rnnlab.train
+from rnnlab.models.stack import CELLS
 
 from cli_helpers import PER_EPOCH, SHARED, SHAKESPEARE, TINY, assert_one_line_error, rnnlab_cmd
 
@@ -239,3 +240,18 @@ def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path):
                          "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming {out} at update {state['iteration']}" in resumed.stdout
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_every_registered_cell_trains_samples_and_is_inspected(tmp_path, cell):
+    out = tmp_path / cell
+    options = ["--hidden-size", "8"] if cell == "clockwork" else []
+    trained = rnnlab_cmd("train", SHAKESPEARE, *TINY, *options, "--cell", cell, "--epochs", "1",
+                         "--max-time", "1", "--out", out, "--sample-length", "20")
+    assert trained.returncode == 0, trained.stderr
+    assert f"x {cell} " in trained.stdout and "sample (temperature 0.8)" in trained.stdout
+    sampled = rnnlab_cmd("sample", out, "--prime", "ROMEO:", "--length", "30", "--seed", "0")
+    assert sampled.returncode == 0 and len(sampled.stdout) == len("ROMEO:") + 31, sampled.stderr
+    page = tmp_path / "page.html"
+    inspected = rnnlab_cmd("inspect", out, "--prime", "To be, or not to be", "--out", page)
+    assert inspected.returncode == 0 and page.exists(), inspected.stderr

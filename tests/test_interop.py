@@ -4,6 +4,7 @@ models exported to ONNX and run in ONNX Runtime (to 1e-5)."""
 import numpy as np
 import pytest
 import torch
+from cells import model_variants
 
 from rnnlab.interop import export_onnx, from_torch, load_keras_weights, run_onnx, to_torch
 from rnnlab.layers import (
@@ -15,6 +16,7 @@ from rnnlab.layers import (
     Dropout,
     Embedding,
     LayerNormLSTM,
+    Recurrent,
     SimpleRNN,
     TimeDistributed,
 )
@@ -283,3 +285,27 @@ def test_onnx_export_refuses_what_onnx_lacks(layer, message):
     model = Sequential([layer], input_shape=(None, D))
     with pytest.raises(ValueError, match=message):
         export_onnx(model)
+
+
+@pytest.mark.parametrize("cell,options", model_variants())
+def test_every_registered_cell_exports_or_is_refused_by_name(cell, options, tmp_path):
+    """ONNX and PyTorch take a language model of each cell exactly (ONNX Runtime and the
+    module agree with rnnlab) or refuse it in one ValueError naming the layer."""
+    model = LanguageModel(9, embedding_dim=4, hidden_size=6, num_layers=2, cell=cell, seed=0,
+                          **options)
+    ids = np.random.default_rng(0).integers(9, size=(2, 5))
+    with model.inference():
+        expected = model.forward(ids)
+    layer_name = next(layer.name for layer in model.layers if isinstance(layer, Recurrent))
+    try:
+        proto = export_onnx(model)
+    except ValueError as error:
+        assert layer_name in str(error) and "\n" not in str(error)
+    else:
+        np.testing.assert_allclose(run_onnx(proto, ids), expected, rtol=1e-4, atol=1e-5)
+    try:
+        modules = to_torch(model)
+    except ValueError as error:
+        assert layer_name in str(error) and "\n" not in str(error)
+    else:
+        assert modules

@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from cells import defaults, layer_factories
 from conftest import FD_TOLERANCE
 
 from rnnlab.layers import (
@@ -11,10 +12,8 @@ from rnnlab.layers import (
     Bidirectional,
     ClockworkRNN,
     Dense,
-    DepthGatedLSTM,
     Dropout,
     Embedding,
-    LayerNormLSTM,
     RepeatVector,
     SimpleRNN,
     TimeDistributed,
@@ -23,20 +22,7 @@ from rnnlab.testing import model_gradient_errors, numerical_gradient, rel_error
 
 N, T, D = 3, 5, 4
 
-RECURRENT = {
-    "simple_rnn": lambda **kw: SimpleRNN(6, **kw),
-    "simple_rnn_relu": lambda **kw: SimpleRNN(6, activation="relu", **kw),
-    "lstm": lambda **kw: LSTM(6, **kw),
-    "lstm_recurrent_bias": lambda **kw: LSTM(6, recurrent_bias=True, **kw),
-    "simple_rnn_recurrent_bias": lambda **kw: SimpleRNN(6, recurrent_bias=True, **kw),
-    "lstm_peephole_cifg_proj": lambda **kw: LSTM(6, peepholes="fo", cifg=True, proj_size=3, **kw),
-    "lstm_all_peepholes_clips": lambda **kw: LSTM(6, peepholes="ifo", cell_clip=3.0, gate_clip=5.0, **kw),
-    "layer_norm_lstm": lambda **kw: LayerNormLSTM(6, **kw),
-    "gru": lambda **kw: GRU(6, **kw),
-    "gru_reset_before": lambda **kw: GRU(6, reset_after=False, **kw),
-    "clockwork": lambda **kw: ClockworkRNN(8, periods=(1, 2), **kw),
-    "depth_gated": lambda **kw: DepthGatedLSTM(5, num_layers=3, **kw),
-}
+RECURRENT = layer_factories()  # every registered cell and its variants (tests/cells.py)
 
 LEFT_AND_RIGHT_PADDED = np.array([[1, 1, 1, 1, 1], [0, 0, 1, 1, 1], [1, 1, 0, 0, 0]], bool)
 
@@ -87,9 +73,9 @@ def test_recurrent_layer_gradients(rng, kind, return_sequences, go_backwards, ma
     check_layer(layer, x, rng, mask=mask, initial_state=init)
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru", "simple_rnn", "depth_gated"])
+@pytest.mark.parametrize("kind", list(defaults()))
 def test_recurrent_dropout_gradients_with_fixed_masks(rng, kind):
-    layer = built(RECURRENT[kind](return_sequences=True, dropout=0.3, recurrent_dropout=0.4), rng)
+    layer = built(defaults()[kind](return_sequences=True, dropout=0.3, recurrent_dropout=0.4), rng)
     forward = layer.forward
 
     def forward_with_fixed_masks(x, **kw):
@@ -211,8 +197,7 @@ def test_go_backwards_reads_the_reversed_sequence(rng):
     np.testing.assert_array_equal(backward.forward(x), forward.forward(x[:, ::-1]))
 
 
-@pytest.mark.parametrize("kind", ["simple_rnn", "lstm_peephole_cifg_proj", "gru", "clockwork",
-                                  "depth_gated"])
+@pytest.mark.parametrize("kind", list(RECURRENT))
 def test_stateful_batches_equal_one_long_batch(rng, kind):
     long = built(RECURRENT[kind](return_sequences=True, return_state=True), rng)
     stateful = RECURRENT[kind](return_sequences=True, return_state=True, stateful=True)

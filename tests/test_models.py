@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from cells import model_variants
 from conftest import FD_TOLERANCE
 
 from rnnlab.functional import mean_squared_error, softmax_loss, token_softmax_loss
@@ -71,10 +72,10 @@ def test_seq2seq_gradients_reach_the_encoder(rng, bidirectional, cell):
     assert not grads["source_embedding/W"][[0, 1, 2]].any()  # unused ids, padding
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "layer_norm_lstm", "depth_gated_lstm"])
-def test_language_model_gradients(rng, cell):
+@pytest.mark.parametrize("cell,options", model_variants())
+def test_language_model_gradients(rng, cell, options):
     model = LanguageModel(11, embedding_dim=4, hidden_size=6, num_layers=2, cell=cell,
-                          dtype="float64", seed=0)
+                          dtype="float64", seed=0, **options)
     randomize(model, rng)
     x, y = rng.integers(11, size=(3, 6)), rng.integers(11, size=(3, 6))
     assert_loss_gradients(model, lambda: model.loss(x, y), lambda: model.evaluate(x, y))
@@ -200,12 +201,7 @@ def test_sequential_casts_floating_inputs_to_its_dtype(rng):
     assert y.dtype == np.float32 and model.params["lstm/Wx"].dtype == np.float32
 
 
-@pytest.mark.parametrize("cell,options", [
-    ("lstm", {}), ("lstm", {"peepholes": "ifo", "cell_clip": 2.0, "proj_size": 3}),
-    ("lstm", {"cifg": True, "gate_clip": 1.5}), ("layer_norm_lstm", {}), ("gru", {}),
-    ("gru", {"reset_after": False}), ("rnn", {}), ("clockwork", {"periods": (1, 2)}),
-    ("depth_gated_lstm", {}),
-])
+@pytest.mark.parametrize("cell,options", model_variants())
 def test_the_lean_stepper_equals_the_sequence_forward(rng, cell, options):
     model = LanguageModel(9, embedding_dim=4, hidden_size=6, num_layers=2, cell=cell,
                           dtype="float64", seed=0, **options)

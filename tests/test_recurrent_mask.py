@@ -1,18 +1,10 @@
 """Variational recurrent dropout inside every cell: finite differences with a mask."""
 import numpy as np
 import pytest
+from cells import defaults
 from conftest import assert_gradients
 
-from rnnlab.functional import (
-    clockwork_backward,
-    clockwork_forward,
-    gru_backward,
-    gru_forward,
-    lstm_backward,
-    lstm_forward,
-    rnn_backward,
-    rnn_forward,
-)
+from rnnlab.functional import gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_forward
 
 N, T, D, H = 3, 5, 4, 8
 
@@ -27,14 +19,24 @@ def _params(rng, gates, bias_shape=None):
     )
 
 
+def _single_state_cells():
+    """Every registered cell whose layer names its sequence functions (rnn, gru,
+    clockwork, mgu, and any new one), at its defaults."""
+    cells = {}
+    for name, make in defaults().items():
+        layer = make(units=H)
+        if getattr(layer, "cell_forward", None) is not None:
+            cells[name] = (layer.cell_forward, layer.cell_backward, layer.gates,
+                           layer.bias_shape(), layer.cell_options())
+    return cells
+
+
 CELLS = {
-    "rnn": (rnn_forward, rnn_backward, 1, None, {}),
+    **_single_state_cells(),
     "lstm": (lstm_forward, lstm_backward, 4, None, {}),
     "lstm_peephole_cifg": (lstm_forward, lstm_backward, 3, None,
                            {"cifg": True, "peepholes": {"f": np.full(H, 0.3)}}),
-    "gru": (gru_forward, gru_backward, 3, (2, 3 * H), {}),
     "gru_reset_before": (gru_forward, gru_backward, 3, None, {"reset_after": False}),
-    "clockwork": (clockwork_forward, clockwork_backward, 1, None, {}),
 }
 
 

@@ -9,12 +9,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cells import model_variants
 
 import rnnlab
 from rnnlab.data import Vocab, split_ids
 from rnnlab.files import load_safetensors, save_safetensors
 from rnnlab.models import LanguageModel, Seq2Seq, SequenceClassifier
-from rnnlab.train import CheckpointError, Solver, TrainingError, read_checkpoint, read_log
+from rnnlab.train import (
+    CheckpointError,
+    Solver,
+    TrainingError,
+    read_checkpoint,
+    read_log,
+    write_checkpoint,
+)
 from rnnlab.viz import plot_history
 
 HERE = Path(__file__).resolve().parent
@@ -233,3 +241,13 @@ def test_bad_settings_are_named():
         Solver(model, {"train": np.arange(100) % 5}, num_epochs=0)
     with pytest.raises(ValueError, match=r"optimizer: expected one of"):
         Solver(model, {"train": np.arange(100) % 5}, batch_size=2, seq_length=2, optimizer="lbfgs")
+
+
+@pytest.mark.parametrize("cell,options", model_variants())
+def test_every_registered_cell_round_trips_through_a_checkpoint(tmp_path, cell, options):
+    model = LanguageModel(9, embedding_dim=4, hidden_size=6, num_layers=2, cell=cell, seed=3,
+                          **options)
+    ids = np.random.default_rng(0).integers(9, size=(2, 5))
+    loaded = read_checkpoint(write_checkpoint(tmp_path / "ckpt", model)).model
+    with model.inference(), loaded.inference():
+        np.testing.assert_array_equal(loaded.forward(ids), model.forward(ids))

@@ -21,18 +21,14 @@ from .clockwork import (
 )
 from .embedding import embedding_backward, embedding_forward
 from .gru import (
-    GATE_ORDER as GRU_GATE_ORDER,
     gru_backward,
     gru_forward,
     gru_step_backward,
     gru_step_forward,
     split_gru_gates,
 )
-from .layer_norm import layer_norm_backward, layer_norm_forward
 from .losses import mean_squared_error, softmax_loss, temporal_softmax_loss, token_softmax_loss
 from .lstm import (
-    CIFG_GATE_ORDER as LSTM_CIFG_GATE_ORDER,
-    GATE_ORDER as LSTM_GATE_ORDER,
     LSTMOptions,
     lstm_backward,
     lstm_bias,
@@ -41,15 +37,13 @@ from .lstm import (
     lstm_step_forward,
     split_gates,
 )
+from .mgu import mgu_backward, mgu_forward, mgu_step_backward, mgu_step_forward, split_mgu_gates
 from .recurrence import Gradients
 from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 __all__ = [
-    "GRU_GATE_ORDER",
     "Gradients",
     "LSTMOptions",
-    "LSTM_CIFG_GATE_ORDER",
-    "LSTM_GATE_ORDER",
     "affine_backward",
     "affine_forward",
     "array_module",
@@ -64,8 +58,10 @@ __all__ = [
     "gru_forward",
     "gru_step_backward",
     "gru_step_forward",
-    "layer_norm_backward",
-    "layer_norm_forward",
+    "mgu_backward",
+    "mgu_forward",
+    "mgu_step_backward",
+    "mgu_step_forward",
     "log_softmax",
     "mean_squared_error",
     "lstm_backward",
@@ -84,6 +80,7 @@ __all__ = [
     "softmax_loss",
     "split_gates",
     "split_gru_gates",
+    "split_mgu_gates",
     "tanh",
     "temporal_affine_backward",
     "temporal_affine_forward",

@@ -12,6 +12,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .gru import GRU
 from .lstm import LSTM, LayerNormLSTM
+from .mgu import MGU
 from .recurrent import Recurrent
 from .repeat_vector import RepeatVector
 from .simple_rnn import SimpleRNN
@@ -20,6 +21,7 @@ from .time_distributed import TimeDistributed
 
 __all__ = [
     "GRU",
+    "MGU",
     "LSTM",
     "Bidirectional",
     "ClockworkRNN",

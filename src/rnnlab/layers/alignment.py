@@ -61,12 +61,6 @@ class Alignment:
     def output_grad(self, dy):
         return dy if self.trivial else self._gather(dy, self.out_pos)
 
-    def output_mask(self, mask):
-        """The mask of the outputs: mirrored in time for ``go_backwards``."""
-        if mask is None or not self.reverse:
-            return mask
-        return mask[:, ::-1]
-
     def last_step_grad(self, dfinal, dsteps):
         """Add a final-state gradient dfinal (N, S) to aligned step lengths[n] - 1 of
         dsteps (N, T, S); returns the rows of dfinal whose length is 0 (their final state

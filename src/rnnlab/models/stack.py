@@ -1,10 +1,21 @@
 """Stacks of recurrent layers by name, as the models build them."""
-from ..layers import GRU, LSTM, Bidirectional, ClockworkRNN, DepthGatedLSTM, Dropout, LayerNormLSTM, SimpleRNN
+from ..layers import (
+    GRU,
+    LSTM,
+    MGU,
+    Bidirectional,
+    ClockworkRNN,
+    DepthGatedLSTM,
+    Dropout,
+    LayerNormLSTM,
+    SimpleRNN,
+)
 
 CELLS = {
     "rnn": SimpleRNN,
     "lstm": LSTM,
     "gru": GRU,
+    "mgu": MGU,
     "layer_norm_lstm": LayerNormLSTM,
     "clockwork": ClockworkRNN,
     "depth_gated_lstm": DepthGatedLSTM,
