@@ -5,7 +5,8 @@ from rnnlab.testing import numerical_gradient, rel_error
 
 FD_TOLERANCE = 1e-6  # float64 finite differences, relative error in the max norm
 
-# (N, T, D, H): odd sizes, a single sequence of a single step, and an empty batch
+# (N, T, D, H): odd sizes, a single sequence of a single step, and a one-feature input
+# (empty batches and sequences: test_lstm.py, test_rnn.py, test_properties.py)
 SIZES = [(3, 7, 5, 6), (1, 1, 4, 3), (2, 4, 1, 2)]
 
 
@@ -23,3 +24,7 @@ def assert_gradients(f, inputs, analytic, df, tol=FD_TOLERANCE):
         numeric = numerical_gradient(lambda _: f(), array, df)
         error = rel_error(numeric, analytic[name])
         assert error < tol, f"d{name}: relative error {error:.2e} against finite differences"
+
+# The one tolerance table of the oracle tests (relative error in the max norm, unless a
+# test says otherwise): PyTorch autograd in float64, ONNX Runtime in float32.
+TOLERANCES = {"finite_differences": FD_TOLERANCE, "torch_float64": 1e-10, "onnx_float32": 1e-5}

@@ -1,9 +1,8 @@
-"""GRU, both conventions: finite differences, step-vs-sequence, PyTorch nn.GRU."""
+"""GRU, both conventions: finite differences, step-vs-sequence (PyTorch nn.GRU:
+tests/test_torch_crosscheck.py)."""
 import numpy as np
 import pytest
-import torch
 from conftest import SIZES, assert_gradients
-from torch_oracle import run_with_upstream
 
 from rnnlab.functional import gru_backward, gru_forward, gru_step_backward, gru_step_forward
 from rnnlab.testing import rel_error
@@ -63,29 +62,6 @@ def test_reset_before_and_after_differ_only_through_the_reset_gate(rng):
     b_before = p["b"][0] + np.concatenate([p["b"][1, :8], np.zeros(4)])
     h_before, _ = gru_forward(**{**p, "b": b_before}, reset_after=False)
     assert rel_error(h_after, h_before) < 1e-12
-
-
-@pytest.mark.parametrize("N,T,D,H", [(3, 7, 5, 6), (1, 1, 4, 3), (8, 30, 16, 32)])
-def test_gru_matches_torch(N, T, D, H):
-    torch.manual_seed(T)
-    module = torch.nn.GRU(D, H, batch_first=True).double()
-    rng = np.random.default_rng(T)
-    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
-    dh, dhT = rng.standard_normal((N, T, H)), rng.standard_normal((N, H))
-    out, hT, tx, th0 = run_with_upstream(module, x, h0, dh, dhT)
-
-    get = lambda name: getattr(module, name).detach().numpy()  # noqa: E731
-    Wx, Wh = get("weight_ih_l0").T.copy(), get("weight_hh_l0").T.copy()
-    b = np.stack([get("bias_ih_l0"), get("bias_hh_l0")])
-    h, cache = gru_forward(x, h0, Wx, Wh, b)
-    dx, dh0, dWx, dWh, db = gru_backward(dh, cache, dh_final=dhT)
-    grad = lambda name: getattr(module, name).grad.numpy()  # noqa: E731
-    pairs = [("h", h, out.detach().numpy()), ("final_h", cache.final_h, hT[0].detach().numpy()),
-             ("dx", dx, tx.grad.numpy()), ("dh0", dh0, th0.grad[0].numpy()),
-             ("dWx", dWx, grad("weight_ih_l0").T), ("dWh", dWh, grad("weight_hh_l0").T),
-             ("db", db, np.stack([grad("bias_ih_l0"), grad("bias_hh_l0")]))]
-    for name, ours, theirs in pairs:
-        assert rel_error(ours, theirs) < 1e-10, name
 
 
 def test_gru_rejects_bias_of_the_other_convention():

@@ -2,15 +2,19 @@
 with and without packed variable lengths: outputs, final states and every gradient."""
 import numpy as np
 import pytest
-import torch
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-from torch_oracle import reorder_lstm_blocks, tensor
+from conftest import TOLERANCES
 
-from rnnlab.layers import GRU, LSTM, Bidirectional
-from rnnlab.testing import rel_error
+torch = pytest.importorskip("torch")
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
+from torch_oracle import reorder_lstm_blocks, tensor  # noqa: E402
+
+from rnnlab.layers import GRU, LSTM, Bidirectional  # noqa: E402
+from rnnlab.testing import rel_error  # noqa: E402
+
+pytestmark = pytest.mark.oracle
 
 N, T, D, H, LAYERS = 4, 7, 5, 6, 2
-TOLERANCE = 1e-10
+TOLERANCE = TOLERANCES["torch_float64"]
 
 
 def torch_layout(kind, module, layer, direction):

@@ -5,6 +5,7 @@ import pytest
 from conftest import assert_gradients
 
 from rnnlab.functional import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from rnnlab.functional.lstm import DEPTH_GATE_KEYS
 from rnnlab.testing import rel_error
 
 VARIANTS = {
@@ -52,7 +53,7 @@ def make_variant(rng, N, T, D, H, peepholes="", cifg=False, P=None, cell_clip=No
         if layer_norm:
             kw["layer_norm"] = {k: a[k] for k in ("gamma_x", "gamma_h", "gamma_c", "beta_c")}
         if depth_gate:
-            kw["depth_gate"] = {"Wx": a["Wxd"], "b": a["bd"], "w_c": a["w_c"], "w_l": a["w_l"]}
+            kw["depth_gate"] = {k: a[k] for k in DEPTH_GATE_KEYS}
             kw["lower_c"] = a["lower_c"]
         return kw
 
@@ -67,8 +68,7 @@ def analytic_gradients(grads):
         named["Wp"] = grads.dWp
     named.update(getattr(grads, "dlayer_norm", {}))
     if hasattr(grads, "ddepth_gate"):
-        d = grads.ddepth_gate
-        named.update(Wxd=d["Wx"], bd=d["b"], w_c=d["w_c"], w_l=d["w_l"], lower_c=grads.dlower_c)
+        named.update(grads.ddepth_gate, lower_c=grads.dlower_c)
     return named
 
 
@@ -174,7 +174,7 @@ def test_depth_gate_passes_the_lower_cell_through(rng):
         (dict(cell_clip=0), r"cell_clip: expected a positive bound or None, got 0"),
         (dict(gate_clip=-1.0), r"gate_clip: expected a positive bound or None, got -1.0"),
         (dict(layer_norm={"gamma_x": np.ones(24)}), r"layer_norm: expected keys \['beta_c', 'gamma_c', 'gamma_h', 'gamma_x'\]"),
-        (dict(depth_gate={"Wx": np.zeros((5, 6)), "b": np.zeros(6), "w_c": np.zeros(6), "w_l": np.zeros(6)}),
+        (dict(depth_gate={"Wxd": np.zeros((5, 6)), "bd": np.zeros(6), "w_c": np.zeros(6), "w_l": np.zeros(6)}),
          r"lower_c: expected the lower layer's cells exactly when depth_gate is given"),
     ],
 )
@@ -203,7 +203,7 @@ def test_depth_gated_stack_sends_gradient_into_the_lower_cell(rng):
     dh2 = rng.standard_normal(h2.shape)
     g2 = lstm_backward(dh2, cache2)
     g1 = lstm_backward(g2[0], cache1, dc=g2.dlower_c)
-    analytic = dict(x=g1[0], Wx=g1[2], Wh=g1[3], b=g1[4], w_l=g2.ddepth_gate["w_l"], Wxd=g2.ddepth_gate["Wx"])
+    analytic = dict(x=g1[0], Wx=g1[2], Wh=g1[3], b=g1[4], w_l=g2.ddepth_gate["w_l"], Wxd=g2.ddepth_gate["Wxd"])
     assert_gradients(lambda: stack()[0], shared, analytic, dh2)
 
 

@@ -2,7 +2,9 @@
 weights, float32, to 1e-5."""
 import numpy as np
 import pytest
+from conftest import TOLERANCES
 
+pytest.importorskip("onnxruntime")
 from rnnlab.functional import gru_forward, lstm_forward, rnn_forward
 from rnnlab.interop.onnx_graph import (
     gru_to_onnx,
@@ -14,7 +16,8 @@ from rnnlab.interop.onnx_graph import (
 from rnnlab.testing import rel_error
 
 N, T, D, H = 3, 9, 5, 6
-ONNX_TOLERANCE = 1e-5
+ONNX_TOLERANCE = TOLERANCES["onnx_float32"]
+pytestmark = pytest.mark.oracle
 
 
 def arrays(rng, *shapes, scale=0.6):

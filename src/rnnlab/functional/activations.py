@@ -8,6 +8,9 @@ None of them overflows or returns NaN for |x| up to 1e4 (or any finite x):
 
 The tanh form of the sigmoid never exponentiates, so it cannot overflow; its error
 is absolute (about one ulp of 1), which is what gate arithmetic needs.
+
+Tests: tests/test_functional_misc.py (stability, saturation),
+tests/test_torch_crosscheck.py (PyTorch), tests/test_properties.py.
 """
 from .backend import array_module
 

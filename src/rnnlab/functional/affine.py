@@ -1,4 +1,7 @@
-"""Affine maps: out = x w + b, on (N, D) rows or on every step of (N, T, D)."""
+"""Affine maps: out = x w + b, on (N, D) rows or on every step of (N, T, D).
+
+Tests: tests/test_functional_misc.py (finite differences).
+"""
 from dataclasses import dataclass
 
 from .checks import ShapeChecker

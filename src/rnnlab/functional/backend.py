@@ -2,6 +2,8 @@
 
 Functional code calls ``array_module(*arrays)`` once and uses what it returns, so
 a CuPy backend needs no change to the cells.
+
+Tests: every functional test (NumPy inputs); no GPU test runs here.
 """
 import numpy as np
 

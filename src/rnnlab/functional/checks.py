@@ -1,6 +1,9 @@
 """Validation of the arrays handed to the public functions, with messages that name
 the argument, the expected shape (in the shared vocabulary N, T, D, H, V) and what
 was given. The checks run once at the public boundary; inside, arrays are trusted.
+
+Tests: tests/test_validation.py (the messages), tests/test_properties.py (any shape and
+dtype).
 """
 import re
 

@@ -14,6 +14,9 @@ layout). Entries of Wh outside the mask are ignored and get zero gradient.
 Inactive modules cost nothing: steps that share an active set are grouped, and the
 input projection, the recurrent product and every weight gradient touch only the
 active columns.
+
+Tests: tests/test_clockwork.py, tests/test_recurrent_mask.py, the registry-driven layer
+and model tests.
 """
 from dataclasses import dataclass
 

@@ -1,4 +1,7 @@
-"""Embedding: integer ids -> rows of a (V, D) matrix."""
+"""Embedding: integer ids -> rows of a (V, D) matrix.
+
+Tests: tests/test_functional_misc.py (finite differences, scatter-add).
+"""
 from dataclasses import dataclass
 
 from .backend import array_module

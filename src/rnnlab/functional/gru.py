@@ -11,6 +11,9 @@
 Symbols: x (N, D), h (N, H), Wx (D, 3H), Wh (H, 3H). The bias b is (2, 3H) with
 reset_after (row 0 the input bias bx, row 1 the recurrent bias bh, as Keras stores
 it; PyTorch's b_ih and b_hh) and (3H,) without (one bias; r and z need no second).
+
+Tests: tests/test_gru.py, tests/test_recurrent_mask.py, tests/test_torch_crosscheck.py
+(nn.GRU), tests/test_onnx_crosscheck.py, tests/test_properties.py.
 """
 from dataclasses import dataclass
 

@@ -1,4 +1,8 @@
-"""Losses: softmax cross-entropy (per step or per sequence) and mean squared error."""
+"""Losses: softmax cross-entropy (per step or per sequence) and mean squared error.
+
+Tests: tests/test_functional_misc.py (finite differences, masks),
+tests/test_torch_crosscheck.py (cross_entropy, the fused loss).
+"""
 import math
 
 from .backend import array_module

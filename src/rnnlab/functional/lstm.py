@@ -22,7 +22,7 @@ Options (any combination):
     layer_norm {"gamma_x","gamma_h": (G,), "gamma_c","beta_c": (H,)}
         Ba, Kiros & Hinton 2016:  a_t = LN(x_t Wx; gamma_x) + LN(h_{t-1} Wh; gamma_h) + b,
         h_t = o * tanh(LN(c_t; gamma_c, beta_c)); c_t itself is carried unnormalised
-    depth_gate {"Wx": (D, H), "b": (H,), "w_c": (H,), "w_l": (H,)} with lower_c (N, T, H)
+    depth_gate {"Wxd": (D, H), "bd": (H,), "w_c": (H,), "w_l": (H,)} with lower_c (N, T, H)
         Depth-Gated LSTM (Yao et al. 2015), x_t = h^L_t of the layer below:
         d_t = sigmoid(b_d + x_t Wxd + w_c * c_{t-1} + w_l * c^L_t)
         c_t = d_t * c^L_t + f * c_{t-1} + i * g
@@ -33,6 +33,10 @@ G = 4H (3H with cifg). The forget-gate bias is a weight like any other; see
 
 PyTorch orders its gate rows i, f, g, o: Wx = weight_ih.T with the last two
 column blocks swapped (likewise Wh from weight_hh; b = b_ih + b_hh, swapped).
+
+Tests: tests/test_lstm.py, tests/test_lstm_variants.py (every option),
+tests/test_recurrent_mask.py, tests/test_torch_crosscheck.py (nn.LSTM),
+tests/test_onnx_crosscheck.py, tests/test_properties.py.
 """
 from dataclasses import dataclass
 
@@ -59,6 +63,7 @@ from .recurrence import (
 GATE_ORDER = ("i", "f", "o", "g")
 CIFG_GATE_ORDER = ("f", "o", "g")
 PEEPHOLE_GATES = ("i", "f", "o")
+DEPTH_GATE_KEYS = ("Wxd", "bd", "w_c", "w_l")  # the depth gate's weights, as the layer names them
 
 
 @dataclass(frozen=True)
@@ -334,9 +339,9 @@ def _check(opts, x, h0, c0, w, x_dims, state_names, lower_c):
         for name, dims in (("gamma_x", (G,)), ("gamma_h", (G,)), ("gamma_c", "H"), ("beta_c", "H")):
             check(f"layer_norm[{name!r}]", w[name], dims)
     if opts.depth_gate:
-        check("depth_gate['Wx']", w["Wxd"], "DH")
-        for name, key in (("b", "bd"), ("w_c", "w_c"), ("w_l", "w_l")):
-            check(f"depth_gate[{name!r}]", w[key], "H")
+        check("depth_gate['Wxd']", w["Wxd"], "DH")
+        for name in DEPTH_GATE_KEYS[1:]:
+            check(f"depth_gate[{name!r}]", w[name], "H")
         check("lower_c", lower_c, x_dims[:-1] + "H")
 
 
@@ -354,7 +359,7 @@ def _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip, l
         if value is not None and not value > 0:
             raise ValueError(f"{name}: expected a positive bound or None, got {value!r}")
     for name, value, keys in (("layer_norm", layer_norm, {"gamma_x", "gamma_h", "gamma_c", "beta_c"}),
-                              ("depth_gate", depth_gate, {"Wx", "b", "w_c", "w_l"})):
+                              ("depth_gate", depth_gate, set(DEPTH_GATE_KEYS))):
         if value is not None and set(value) != keys:
             raise ValueError(f"{name}: expected keys {sorted(keys)}, got {sorted(value)}")
     opts = LSTMOptions(
@@ -368,8 +373,7 @@ def _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip, l
     )
     w = {"Wx": Wx, "Wh": Wh, "b": b, "Wp": Wp, **{"p_" + k: v for k, v in peepholes.items()}}
     w.update(layer_norm or {})
-    if depth_gate is not None:
-        w.update(Wxd=depth_gate["Wx"], bd=depth_gate["b"], w_c=depth_gate["w_c"], w_l=depth_gate["w_l"])
+    w.update(depth_gate or {})
     return opts, w
 
 
@@ -530,8 +534,8 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
         ddx, dWxd = input_gradients(grads.ddepth, cache.x_tm, w["Wxd"])
         dx += ddx
         extra["ddepth_gate"] = {
-            "Wx": dWxd,
-            "b": grads.ddepth.sum(axis=lead),
+            "Wxd": dWxd,
+            "bd": grads.ddepth.sum(axis=lead),
             "w_c": (grads.ddepth * cache.c[:-1]).sum(axis=lead),
             "w_l": (grads.ddepth * cache.lower_c).sum(axis=lead),
         }

@@ -4,6 +4,8 @@ types (named caches, gradient tuples).
 
 Inside a sequence function everything is time-major, ``(T, N, ...)``, so that the
 slice for step t is contiguous; the public interface stays batch-first.
+
+Tests: through every cell's tests.
 """
 import numpy as np
 

@@ -4,6 +4,9 @@
     h_t = act(a_t),  act = tanh (default) or relu
 
 Symbols: x_t (N, D), h_t (N, H), Wx (D, H), Wh (H, H), b (H,).
+
+Tests: tests/test_rnn.py, tests/test_recurrent_mask.py, tests/test_torch_crosscheck.py
+(nn.RNN), tests/test_onnx_crosscheck.py, tests/test_properties.py.
 """
 from dataclasses import dataclass
 

@@ -10,14 +10,11 @@ every step, and its dlower_c the extra gradient on c^{k-1} at every step.
 """
 import numpy as np
 
-from ..functional.lstm import GATE_ORDER, lstm_backward, lstm_bias, lstm_forward
+from ..functional.lstm import DEPTH_GATE_KEYS, GATE_ORDER, lstm_backward, lstm_bias, lstm_forward
 from .base import check_positive_int, dropout_mask
 from .initializers import glorot_uniform, orthogonal, zeros
 from .lstm import lstm_parameter_gradients
 from .recurrent import Recurrent
-
-DEPTH_GATE_KEYS = {"Wx": "Wxd", "b": "bd", "w_c": "w_c", "w_l": "w_l"}
-
 
 class DepthGatedLSTM(Recurrent):
     gate_names, candidate_gates = GATE_ORDER, ("g",)
@@ -41,8 +38,8 @@ class DepthGatedLSTM(Recurrent):
             params[f"b_{k}"] = lstm_bias(H, 1.0, dtype=self.dtype)
             if k:
                 params[f"Wxd_{k}"] = glorot_uniform(self.rng, (H, H), self.dtype)
-                for key in ("bd", "w_c", "w_l"):
-                    params[f"{key}_{k}"] = zeros(self.rng, (H,), self.dtype)
+                for name in DEPTH_GATE_KEYS[1:]:
+                    params[f"{name}_{k}"] = zeros(self.rng, (H,), self.dtype)
         return params
 
     def traced_caches(self):
@@ -57,7 +54,7 @@ class DepthGatedLSTM(Recurrent):
     def _depth_gate(self, k):
         if k == 0:
             return None
-        return {name: self.params[f"{key}_{k}"] for name, key in DEPTH_GATE_KEYS.items()}
+        return {name: self.params[f"{name}_{k}"] for name in DEPTH_GATE_KEYS}
 
     def _run(self, x, states, recurrent_mask):
         p, caches, histories = self.params, [], []
@@ -86,7 +83,7 @@ class DepthGatedLSTM(Recurrent):
             for name, value in lstm_parameter_gradients(g).items():
                 grads[f"{name}_{k}"] = value
             for name, value in getattr(g, "ddepth_gate", {}).items():
-                grads[f"{DEPTH_GATE_KEYS[name]}_{k}"] = value
+                grads[f"{name}_{k}"] = value
         return dh_above, tuple(dstates0), grads
 
 
