@@ -242,6 +242,20 @@ def test_keras_weights_errors_name_the_problem(rng, tmp_path):
         load_keras_weights(other, path)
 
 
+@pytest.mark.parametrize("options,named", [
+    (dict(peepholes="if"), "peepholes"), (dict(cifg=True), "cifg"), (dict(proj_size=2), "proj_size"),
+    (dict(cell_clip=3.0), "cell_clip"), (dict(layer_norm=True), "layer_norm")])
+def test_keras_weights_refuse_lstm_options_keras_lacks(tmp_path, options, named):
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "lstm.weights.h5"
+    with h5py.File(path, "w") as f:
+        for k, value in enumerate([np.zeros((D, 4 * H)), np.zeros((H, 4 * H)), np.zeros(4 * H)]):
+            f[f"layers/lstm/cell/vars/{k}"] = value
+    model = Sequential([LSTM(H, **options)], input_shape=(None, D))
+    with pytest.raises(ValueError, match=f"Keras's LSTM has no {named}"):
+        load_keras_weights(model, path)
+
+
 # -- ONNX -------------------------------------------------------------------------------
 
 def assert_onnx_agrees(model, x):

@@ -28,7 +28,7 @@ COMMANDS = {
 
 def build_parser():
     parser = Parser(prog="rnnlab", description="Recurrent neural networks on NumPy: train "
-                    "a language model on a text file, sample from it, evaluate it.")
+                    "a language model on a text file, sample from it, evaluate it, look inside it.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, (module, summary, examples) in COMMANDS.items():
         sub = commands.add_parser(name, help=summary, description=summary, epilog=examples,

@@ -25,6 +25,8 @@ from .blocks import RNNLAB_GRU, RNNLAB_LSTM, reorder_blocks
 
 KERAS_LSTM = ("i", "f", "g", "o")  # Keras' i, f, c, o in rnnlab's names
 KERAS_GRU = ("z", "r", "n")  # Keras' z, r, h
+# LSTM options Keras's LSTM has not: a layer using one is refused by name
+LSTM_OPTIONS_KERAS_LACKS = ("peepholes", "cifg", "proj_size", "cell_clip", "gate_clip", "layer_norm")
 
 
 def load_keras_weights(target, path, names=None):
@@ -83,7 +85,11 @@ def _load_recurrent(layer, arrays, where):
     if len(arrays) != 3:
         raise ValueError(f"{where}: expected kernel, recurrent_kernel and bias, got {len(arrays)} arrays")
     kernel, recurrent, bias = arrays
-    if type(layer) is LSTM:
+    if isinstance(layer, LSTM):
+        used = [name for name in LSTM_OPTIONS_KERAS_LACKS if getattr(layer, name)]
+        if used:
+            raise ValueError(f"{where}: Keras's LSTM has no {', '.join(used)}; rnnlab's "
+                             f"{layer.name} uses it, so these weights cannot fill it")
         params = {k: reorder_blocks(a, KERAS_LSTM, RNNLAB_LSTM)
                   for k, a in (("Wx", kernel), ("Wh", recurrent), ("b", bias))}
     elif type(layer) is GRU:
