@@ -23,6 +23,7 @@ from .checks import ShapeChecker
 from .recurrence import (
     Gradients,
     batch_first,
+    cached_stepper,
     check_recurrent_mask,
     dropped,
     final_state_gradient,
@@ -203,18 +204,9 @@ def gru_stepper(Wx, Wh, b, N, reset_after=True):
     xp = array_module(Wx)
     bx, bh = (b[0], b[1]) if reset_after else (b, None)
     H = Wh.shape[0]
-    gates = xp.empty((1, N, 3 * H), dtype=Wx.dtype)
-    h = xp.empty((2, N, H), dtype=Wx.dtype)
-    cache = GRUCache(reset_after, None, Wx, Wh, bh, gates, xp.empty((1, N, H), Wx.dtype), h)
-
-    def step(x, h_prev):
-        xp.matmul(x, Wx, out=gates[0])
-        gates[0] += bx
-        h[0] = h_prev
-        _step_forward(cache, 0)
-        return h[1].copy()
-
-    return step
+    cache = GRUCache(reset_after, None, Wx, Wh, bh, xp.empty((1, N, 3 * H), Wx.dtype),
+                     xp.empty((1, N, H), Wx.dtype), xp.empty((2, N, H), Wx.dtype))
+    return cached_stepper(cache, _step_forward, Wx, bx)
 
 
 def gru_step_forward(x, prev_h, Wx, Wh, b, reset_after=True):

@@ -18,6 +18,7 @@ from .checks import ShapeChecker
 from .recurrence import (
     Gradients,
     batch_first,
+    cached_stepper,
     check_recurrent_mask,
     dropped,
     final_state_gradient,
@@ -158,18 +159,9 @@ def mgu_stepper(Wx, Wh, b, N):
     the step of ``mgu_forward`` on one cache allocated here once, without checks."""
     xp = array_module(Wx)
     H = Wh.shape[0]
-    gates = xp.empty((1, N, 2 * H), dtype=Wx.dtype)
-    h = xp.empty((2, N, H), dtype=Wx.dtype)
-    cache = MGUCache(None, Wx, Wh, gates, xp.empty((1, N, H), Wx.dtype), h)
-
-    def step(x, h_prev):
-        xp.matmul(x, Wx, out=gates[0])
-        gates[0] += b
-        h[0] = h_prev
-        _step_forward(cache, 0)
-        return h[1].copy()
-
-    return step
+    cache = MGUCache(None, Wx, Wh, xp.empty((1, N, 2 * H), Wx.dtype),
+                     xp.empty((1, N, H), Wx.dtype), xp.empty((2, N, H), Wx.dtype))
+    return cached_stepper(cache, _step_forward, Wx, b)
 
 
 def mgu_step_forward(x, prev_h, Wx, Wh, b):

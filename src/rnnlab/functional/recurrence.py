@@ -106,6 +106,23 @@ def step_backward_from_sequence(backward, dnext_h, cache):
     return Gradients((dx[:, 0], dprev_h, dWx, dWh, db))
 
 
+def cached_stepper(cache, step_forward, Wx, bx):
+    """For inference one step at a time: -> step(x (N, D), h (N, H)) -> next_h, running
+    a cell's ``step_forward(cache, 0)`` on the buffers of ``cache`` (gates (1, N, G) and
+    h (2, N, H), allocated once by the caller), without checks."""
+    xp = array_module(Wx)
+    gates, h = cache.gates, cache.h
+
+    def step(x, h_prev):
+        xp.matmul(x, Wx, out=gates[0])
+        gates[0] += bx
+        h[0] = h_prev
+        step_forward(cache, 0)
+        return h[1].copy()
+
+    return step
+
+
 TRANSPOSED_PRODUCT_MIN_SIZE = 256  # measured: below it v W is as fast or faster (K > J)
 
 
