@@ -99,7 +99,7 @@ def test_word_level_training_on_penn_treebank_splits(tmp_path):
     test_line = next(line for line in result.stdout.splitlines() if line.startswith("test:"))
     assert "perplexity" in test_line and str(files["test"]) in test_line
     settings = json.loads((out / "settings.json").read_text())
-    assert settings["optimizer"] == "sgd" and settings["sum_loss_over_time"] is True
+    assert settings["optimizer"] == "sgd" and settings["loss_sum_over_time"] is True
     assert "lstm/b_h" in rnnlab.train.read_checkpoint(out).model.params
     sampled = rnnlab_cmd("sample", out, "--prime", "the company", "--length", "10", "--seed", "0")
     assert sampled.returncode == 0 and sampled.stdout.startswith("the company")
@@ -170,7 +170,7 @@ def _bad_inputs(tmp, run_dir):
         (["train", s, "--hidden-units", "5"], ["unrecognized arguments: --hidden-units 5"]),
         (["train", s, "--hidden-size", "0"], ["--hidden-size: expected a value in [1, inf], got 0"]),
         (["train", s, "--dropout", "1"], ["--dropout: expected a value in [0, 1), got 1"]),
-        (["train", s, "--lr", "0"], ["--lr: expected a value in (0, inf], got 0"]),
+        (["train", s, "--lr", "0"], ["--learning-rate: expected a value in (0, inf], got 0"]),
         (["train", s, "--out", tmp / "afile" / "sub"], ["--out", "not writable"]),
         (["train", s, "--config", tmp / "zero.json"], ["zero.json: hidden_size expected a value in [1, inf], got 0"]),
         (["train", s, "--config", tmp / "typo.json"], ["typo.json: unknown setting 'hiden_size'"]),

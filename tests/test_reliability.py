@@ -165,11 +165,13 @@ def test_pointer_files_are_validated_and_never_lead_outside_the_run(run_dir, tmp
 
 
 # 7. honest resume ---------------------------------------------------------------------
-@pytest.mark.parametrize("option", [["--hidden-size", "512"], ["--lr", "0.5"], ["--batch-size", "64"],
-                                    ["--cell", "gru"], ["--preset", "large"], ["--out", "elsewhere"]])
-def test_resume_refuses_options_that_would_change_the_run(run_dir, option):
+@pytest.mark.parametrize("option,named", [
+    (["--hidden-size", "512"], "--hidden-size"), (["--lr", "0.5"], "--learning-rate"),
+    (["--batch-size", "64"], "--batch-size"), (["--cell", "gru"], "--cell"),
+    (["--preset", "large"], "--preset"), (["--out", "elsewhere"], "--out")])
+def test_resume_refuses_options_that_would_change_the_run(run_dir, option, named):
     result = rnnlab_cmd("train", "--resume", run_dir, *option)
-    assert_one_line_error(result, option[0], "resumed run")
+    assert_one_line_error(result, named, "resumed run")
 
 
 def test_resume_refuses_a_changed_or_shuffled_corpus_and_accepts_a_moved_one(run_dir, corpus, tmp_path):
@@ -265,7 +267,8 @@ def test_crlf_and_a_byte_order_mark_are_read_as_a_user_means_them(tmp_path, corp
 
 
 # 10. NaN and infinities in the options ------------------------------------------------------
-@pytest.mark.parametrize("option", ["--max-time", "--lr", "--dropout", "--init-scale", "--grad-clip"])
+@pytest.mark.parametrize("option", ["--max-time", "--learning-rate", "--dropout", "--init-scale",
+                                    "--grad-clip"])
 @pytest.mark.parametrize("value", ["nan", "inf"])
 def test_non_finite_numbers_are_refused_by_the_options_name(tmp_path, corpus, option, value):
     out = tmp_path / "run"
@@ -276,10 +279,32 @@ def test_non_finite_numbers_are_refused_by_the_options_name(tmp_path, corpus, op
 
 def test_non_finite_numbers_in_a_config_file_are_refused(tmp_path, corpus):
     config = tmp_path / "c.json"
-    config.write_text('{"lr": NaN}')
+    config.write_text('{"learning_rate": NaN}')
     assert_one_line_error(rnnlab_cmd("train", corpus, "--config", config, "--out", tmp_path / "run"),
-                          "c.json: lr expected a finite number")
+                          "c.json: learning_rate expected a finite number")
     assert not (tmp_path / "run").exists()
+
+
+def test_old_setting_names_are_still_read_with_a_notice(tmp_path, corpus):
+    """Config files and runs of before the renames (lr, epochs, embedding_size,
+    sum_loss_over_time, lr_decay) keep working."""
+    config = tmp_path / "old.json"
+    config.write_text(json.dumps({"lr": 0.003, "epochs": 1, "embedding_size": 8, "hidden_size": 24,
+                                  "num_layers": 1, "seq_length": 16, "batch_size": 8}))
+    out = tmp_path / "run"
+    result = rnnlab_cmd("train", corpus, "--config", config, "--max-time", "1", "--out", out,
+                        "--sample-length", "0", "--no-progress", "--epochs", "1")
+    assert result.returncode == 0, result.stderr
+    assert "setting 'lr' is now 'learning_rate'" in result.stderr
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["learning_rate"] == 0.003 and settings["embedding_dim"] == 8
+    old = {("lr" if k == "learning_rate" else "epochs" if k == "num_epochs" else k): v
+           for k, v in settings.items()}  # settings.json as an older rnnlab wrote it
+    (out / "settings.json").write_text(json.dumps(old))
+    resumed = rnnlab_cmd("train", "--resume", out, "--epochs", "2", "--max-time", "1",
+                         "--sample-length", "0")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "setting 'epochs' is now 'num_epochs'" in resumed.stderr
 
 
 # 11. sampling ---------------------------------------------------------------------------------

@@ -29,7 +29,17 @@ from ..train.checkpoint import checkpoint_names, read_checkpoint, read_json, res
 from ..train.footprint import available_memory, estimated_parameters, training_bytes
 from ..train.progress import perplexity
 from .options import non_negative_int
-from .settings import CHECKS, CHOICES, COMMON, PRESETS, RESUMABLE, SETTINGS, CLIError, settings_from
+from .settings import (
+    CHECKS,
+    CHOICES,
+    COMMON,
+    PRESETS,
+    RESUMABLE,
+    SETTINGS,
+    CLIError,
+    renamed,
+    settings_from,
+)
 
 FILE_ROLES = ("text_file", "train_file", "valid_file", "test_file")
 FILE_OPTIONS = {"text_file": "TEXT_FILE", "train_file": "--train", "valid_file": "--valid",
@@ -56,7 +66,8 @@ def add_arguments(parser):
     parser.add_argument("--cell", choices=CHOICES["cell"], help="the recurrent cell")
     parser.add_argument("--hidden-size", type=CHECKS["hidden_size"], help="units per layer")
     parser.add_argument("--num-layers", type=CHECKS["num_layers"])
-    parser.add_argument("--embedding-size", type=CHECKS["embedding_size"])
+    parser.add_argument("--embedding-dim", "--embedding-size", type=CHECKS["embedding_dim"],
+                        help="the embedding's size")
     parser.add_argument("--dropout", type=CHECKS["dropout"], help="after each recurrent layer")
     parser.add_argument("--embedding-dropout", type=CHECKS["embedding_dropout"],
                         help="on the embedding's output")
@@ -68,18 +79,18 @@ def add_arguments(parser):
                         help="a second bias on h Wh, as PyTorch and the Torch code of Zaremba "
                         "et al. (lstm, rnn)")
     parser.add_argument("--optimizer", choices=CHOICES["optimizer"])
-    parser.add_argument("--sum-loss-over-time", action="store_const", const=True,
+    parser.add_argument("--loss-sum-over-time", "--sum-loss-over-time", action="store_const", const=True,
                         help="gradient of the loss summed over the steps (Zaremba et al.)")
     parser.add_argument("--seq-length", type=CHECKS["seq_length"],
                         help="steps per batch row (truncated BPTT length)")
     parser.add_argument("--batch-size", type=CHECKS["batch_size"], help="rows per batch")
-    parser.add_argument("--lr", type=CHECKS["lr"], help="learning rate")
-    parser.add_argument("--lr-decay", type=CHECKS["lr_decay"],
+    parser.add_argument("--learning-rate", "--lr", type=CHECKS["learning_rate"])
+    parser.add_argument("--learning-rate-decay", "--lr-decay", type=CHECKS["learning_rate_decay"],
                         help="per-epoch decay factor (default: cosine decay to 10%% over the run)")
     parser.add_argument("--decay-after", type=CHECKS["decay_after"],
-                        help="epochs at the full rate before --lr-decay starts (default: 1)")
+                        help="epochs at the full rate before --learning-rate-decay starts (default: 1)")
     parser.add_argument("--grad-clip", type=CHECKS["grad_clip"], help="global norm")
-    parser.add_argument("--epochs", type=CHECKS["epochs"])
+    parser.add_argument("--num-epochs", "--epochs", type=CHECKS["num_epochs"])
     parser.add_argument("--max-time", type=CHECKS["max_time"], help="seconds")
     parser.add_argument("--eval-every", type=CHECKS["eval_every"],
                         help="validation loss (and a checkpoint when it is the best) every so many updates")
@@ -122,13 +133,13 @@ def run(args):
     print(f"{training_text.path}: {len(training_text.text):,} characters, {len(vocab):,} "
           f"{settings['level']} types; {settings['num_layers']} x {settings['cell']} "
           f"{settings['hidden_size']}, {model.count_params():,} parameters; "
-          f"{settings['epochs']} epochs of {per_epoch} updates; run directory {out}", flush=True)
-    solver = Solver(model, data, batch_size=N, seq_length=M, num_epochs=settings["epochs"],
-                    print_every=min(50, settings["eval_every"] or 50), learning_rate=settings["lr"],
+          f"{settings['num_epochs']} epochs of {per_epoch} updates; run directory {out}", flush=True)
+    solver = Solver(model, data, batch_size=N, seq_length=M, num_epochs=settings["num_epochs"],
+                    print_every=min(50, settings["eval_every"] or 50), learning_rate=settings["learning_rate"],
                     optimizer=settings["optimizer"], schedule=_schedule(settings, per_epoch),
                     grad_clip=settings["grad_clip"], eval_every=settings["eval_every"],
                     max_time=settings["max_time"], checkpoint_dir=out, vocab=vocab,
-                    seed=settings["seed"], loss_sum_over_time=settings["sum_loss_over_time"],
+                    seed=settings["seed"], loss_sum_over_time=settings["loss_sum_over_time"],
                     checkpoint_every=settings["checkpoint_every"],
                     checkpoint_minutes=settings["checkpoint_minutes"],
                     keep_last=settings["keep_last"], progress=False if args.no_progress else None)
@@ -188,7 +199,7 @@ def _splits(texts, vocab, settings):
 
 
 def _model_arguments(settings, vocab_size):
-    return dict(vocab_size=vocab_size, embedding_dim=settings["embedding_size"],
+    return dict(vocab_size=vocab_size, embedding_dim=settings["embedding_dim"],
                 hidden_size=settings["hidden_size"], num_layers=settings["num_layers"],
                 cell=settings["cell"], dropout=settings["dropout"], stateful=True,
                 seed=settings["seed"], tie_weights=settings["tie_weights"],
@@ -201,10 +212,10 @@ def _build_model(settings, vocab_size):
     """The model, after its training memory (estimated without building it) was found
     to fit in the memory the machine has."""
     arguments = _model_arguments(settings, vocab_size)
-    E, H = settings["embedding_size"], settings["hidden_size"]
+    E, H = settings["embedding_dim"], settings["hidden_size"]
     if settings["tie_weights"] and E != H:
         raise CLIError(f"--tie-weights: the embedding size ({E}) must equal the hidden size "
-                       f"({H}); give --embedding-size {H}")
+                       f"({H}); give --embedding-dim {H}")
 
     def build(e, h):  # the same model at other sizes
         return LanguageModel(**{**arguments, "embedding_dim": h if settings["tie_weights"] else e,
@@ -218,7 +229,7 @@ def _build_model(settings, vocab_size):
         raise CLIError(f"the model needs about {need / 2**30:,.1f} GiB of memory to train "
                        f"({parameters:,} parameters, batches of {settings['batch_size']} x "
                        f"{settings['seq_length']}); this machine has {have / 2**30:,.1f} GiB "
-                       f"available: use a smaller --hidden-size, --num-layers, --embedding-size "
+                       f"available: use a smaller --hidden-size, --num-layers, --embedding-dim "
                        f"or --batch-size")
     if need > 2**30:  # building and the first update take a while: say so first
         print(f"building the model: {parameters:,} parameters, about {need / 2**30:,.1f} GiB "
@@ -230,9 +241,9 @@ def _build_model(settings, vocab_size):
 
 
 def _schedule(settings, per_epoch):
-    if settings["lr_decay"]:
-        return ExponentialDecay(settings["lr_decay"], settings["decay_after"])
-    return Cosine(settings["epochs"] * per_epoch, 0.1)
+    if settings["learning_rate_decay"]:
+        return ExponentialDecay(settings["learning_rate_decay"], settings["decay_after"])
+    return Cosine(settings["num_epochs"] * per_epoch, 0.1)
 
 
 def _claim_new_run(out):
@@ -285,7 +296,7 @@ def _resume(args):
     if checkpoint.state is None or not settings_file.exists():
         raise CLIError(f"--resume {args.resume}: not a run directory of `rnnlab train` "
                        f"(no training state or settings.json)")
-    settings = {**COMMON, **read_json(settings_file)}
+    settings = {**COMMON, **renamed(read_json(settings_file), settings_file)}
     _apply_resume_options(args, settings)
     files = _relocated_files(args, settings)
     for role, was in (settings.get("corpus") or {}).items():
@@ -299,7 +310,7 @@ def _resume(args):
     _lock(run_dir, "--resume")  # every check above only read; the run is ours from here
     if resolve(args.resume) != checkpoint.path:  # another process saved since
         checkpoint = _read_run_checkpoint(args.resume)
-    solver = Solver.resume(checkpoint, data, num_epochs=settings["epochs"],
+    solver = Solver.resume(checkpoint, data, num_epochs=settings["num_epochs"],
                            max_time=settings["max_time"],
                            checkpoint_every=settings["checkpoint_every"],
                            checkpoint_minutes=settings["checkpoint_minutes"],

@@ -20,8 +20,8 @@ import numpy as np
 PROBE_SIZES = (4, 8, 12)  # multiples of the Clockwork RNN's default 4 modules
 
 
-def estimated_parameters(build, embedding_size, hidden_size):
-    """The parameter count of ``build(embedding_size, hidden_size)`` (a function that
+def estimated_parameters(build, embedding_dim, hidden_size):
+    """The parameter count of ``build(embedding_dim, hidden_size)`` (a function that
     returns a model), from the exact quadratic through nine small builds."""
     rows, counts = [], []
     for E in PROBE_SIZES:
@@ -29,14 +29,14 @@ def estimated_parameters(build, embedding_size, hidden_size):
             rows.append([1, E, H, E * E, E * H, H * H])
             counts.append(build(E, H).count_params())
     coefficients = np.linalg.lstsq(np.array(rows, float), np.array(counts, float), rcond=None)[0]
-    E, H = float(embedding_size), float(hidden_size)
+    E, H = float(embedding_dim), float(hidden_size)
     return int(round(float(np.dot(coefficients, [1, E, H, E * E, E * H, H * H]))))
 
 
 def training_bytes(parameters, batch_size, seq_length, hidden_size, num_layers, vocab_size,
-                   embedding_size, itemsize=4):
+                   embedding_dim, itemsize=4):
     """The estimate above, in bytes."""
-    per_token = 16 * hidden_size * num_layers + 3 * vocab_size + embedding_size
+    per_token = 16 * hidden_size * num_layers + 3 * vocab_size + embedding_dim
     return itemsize * (6 * parameters + batch_size * seq_length * per_token)
 
 
