@@ -251,3 +251,13 @@ def test_every_registered_cell_round_trips_through_a_checkpoint(tmp_path, cell, 
     loaded = read_checkpoint(write_checkpoint(tmp_path / "ckpt", model)).model
     with model.inference(), loaded.inference():
         np.testing.assert_array_equal(loaded.forward(ids), model.forward(ids))
+
+
+def test_solver_evaluates_the_split_it_is_asked_for():
+    ids = np.random.default_rng(0).integers(0, 7, 600)
+    model = LanguageModel(7, embedding_dim=4, hidden_size=5, num_layers=1, stateful=True, seed=0)
+    solver = Solver(model, {"train": ids[:400], "val": ids[400:]}, batch_size=2, seq_length=10,
+                    verbose=False)
+    assert solver.evaluate("val") != solver.evaluate("train")
+    with pytest.raises(ValueError, match="split: expected 'val' or 'train', got 'test'"):
+        solver.evaluate("test")
