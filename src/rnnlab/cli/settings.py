@@ -21,12 +21,14 @@ ZAREMBA = dict(COMMON, level="word", cell="lstm", num_layers=2, optimizer="sgd",
 PRESETS = {
     # 2 x 256 LSTM: at most 10 minutes on 2 cores, validation loss at most 1.45 nats/char
     "default": dict(COMMON, level="char", cell="lstm", hidden_size=256, num_layers=2,
-                    embedding_dim=64, dropout=0.0, seq_length=100, batch_size=32, learning_rate=2e-3,
-                    learning_rate_decay=None, grad_clip=5.0, num_epochs=8, max_time=None, eval_every=250, seed=0),
+                    embedding_dim=64, dropout=0.0, seq_length=100, batch_size=32,
+                    learning_rate=2e-3, learning_rate_decay=None, grad_clip=5.0, num_epochs=8,
+                    max_time=None, eval_every=250, seed=0),
     # 2 x 512 LSTM with dropout: at most 60 minutes on 2 cores, at most 1.38 nats/char
     "large": dict(COMMON, level="char", cell="lstm", hidden_size=512, num_layers=2,
-                  embedding_dim=64, dropout=0.3, seq_length=100, batch_size=32, learning_rate=2e-3,
-                  learning_rate_decay=None, grad_clip=5.0, num_epochs=13, max_time=None, eval_every=500, seed=0),
+                  embedding_dim=64, dropout=0.3, seq_length=100, batch_size=32,
+                  learning_rate=2e-3, learning_rate_decay=None, grad_clip=5.0, num_epochs=13,
+                  max_time=None, eval_every=500, seed=0),
     # Zaremba et al. 2014, Penn Treebank: SGD on the loss summed over time, U(-s, s) weights
     "zaremba-small": dict(ZAREMBA, hidden_size=200, embedding_dim=200, dropout=0.0,
                           embedding_dropout=0.0, seq_length=20, learning_rate_decay=0.5, decay_after=4,
@@ -45,7 +47,8 @@ CHECKS = {  # the value checks of the numeric settings, for options and config f
     "embedding_dim": positive_int("--embedding-dim"), "dropout": fraction("--dropout"),
     "embedding_dropout": fraction("--embedding-dropout"),
     "seq_length": positive_int("--seq-length"), "batch_size": positive_int("--batch-size"),
-    "learning_rate": positive_float("--learning-rate"), "learning_rate_decay": probability("--learning-rate-decay"),
+    "learning_rate": positive_float("--learning-rate"),
+    "learning_rate_decay": probability("--learning-rate-decay"),
     "decay_after": positive_int("--decay-after"), "init_scale": positive_float("--init-scale"),
     "grad_clip": positive_float("--grad-clip"), "num_epochs": positive_int("--num-epochs"),
     "max_time": positive_float("--max-time"), "eval_every": positive_int("--eval-every"),

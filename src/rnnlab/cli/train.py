@@ -79,7 +79,8 @@ def add_arguments(parser):
                         help="a second bias on h Wh, as PyTorch and the Torch code of Zaremba "
                         "et al. (lstm, rnn)")
     parser.add_argument("--optimizer", choices=CHOICES["optimizer"])
-    parser.add_argument("--loss-sum-over-time", "--sum-loss-over-time", action="store_const", const=True,
+    parser.add_argument("--loss-sum-over-time", "--sum-loss-over-time", action="store_const",
+                        const=True,
                         help="gradient of the loss summed over the steps (Zaremba et al.)")
     parser.add_argument("--seq-length", type=CHECKS["seq_length"],
                         help="steps per batch row (truncated BPTT length)")
@@ -135,7 +136,8 @@ def run(args):
           f"{settings['hidden_size']}, {model.count_params():,} parameters; "
           f"{settings['num_epochs']} epochs of {per_epoch} updates; run directory {out}", flush=True)
     solver = Solver(model, data, batch_size=N, seq_length=M, num_epochs=settings["num_epochs"],
-                    print_every=min(50, settings["eval_every"] or 50), learning_rate=settings["learning_rate"],
+                    print_every=min(50, settings["eval_every"] or 50),
+                    learning_rate=settings["learning_rate"],
                     optimizer=settings["optimizer"], schedule=_schedule(settings, per_epoch),
                     grad_clip=settings["grad_clip"], eval_every=settings["eval_every"],
                     max_time=settings["max_time"], checkpoint_dir=out, vocab=vocab,
@@ -248,16 +250,20 @@ def _schedule(settings, per_epoch):
 
 def _claim_new_run(out):
     """Lock ``out`` (created if needed) for this run; refuse a file, a directory that
-    another process holds or that already holds a run, and one that is not writable."""
+    another process holds or that already holds a run, and one that is not writable.
+    The refusals come before the lock, so a refused command changes nothing."""
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out}: is a file, expected a directory")
     _check_not_held(out, "--out")
-    for locked in (False, True):  # before the lock (nothing touched), and again holding it
-        if out.is_dir() and (checkpoint_names(out) or (out / "latest.json").exists()):
-            raise CLIError(f"--out {out}: already holds a training run; continue it with "
-                           f"--resume {out} or choose another --out")
-        if not locked:
-            _lock(out, "--out")
+    _refuse_a_run_in(out)
+    _lock(out, "--out")
+    _refuse_a_run_in(out)  # again, holding the lock: another trainer may have just finished
+
+
+def _refuse_a_run_in(out):
+    if out.is_dir() and (checkpoint_names(out) or (out / "latest.json").exists()):
+        raise CLIError(f"--out {out}: already holds a training run; continue it with "
+                       f"--resume {out} or choose another --out")
 
 
 def _check_not_held(directory, option):

@@ -12,4 +12,5 @@ from .progress import read_log
 from .solver import Solver, TrainingError
 
 __all__ = ["Checkpoint", "CheckpointError", "CheckpointManager", "Solver", "TrainingError",
-           "evaluate_loss", "evaluate_tokens", "load_weights", "read_checkpoint", "read_log", "write_checkpoint"]
+           "evaluate_loss", "evaluate_tokens", "load_weights", "read_checkpoint", "read_log",
+           "write_checkpoint"]

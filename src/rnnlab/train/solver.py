@@ -25,8 +25,9 @@ first training loss stops the run (TrainingError) before anything is saved from 
 and so do weights that are no longer finite; ``patience`` evaluations without
 improvement stop the run; so do ``max_time`` seconds and ``max_iterations`` updates.
 A checkpoint is also written every ``checkpoint_every`` updates and whenever
-``checkpoint_minutes`` of training have passed since the last one. The run is deterministic given ``seed`` (data order and
-dropout masks), and a resumed run continues bit for bit.
+``checkpoint_minutes`` of training have passed since the last one. The run is
+deterministic given ``seed`` (data order and dropout masks), and a resumed run
+continues bit for bit.
 """
 import math
 import time
@@ -45,7 +46,14 @@ from ..optim import (
     optimizer_from_hyperparameters,
     schedule_from_state,
 )
-from .checkpoint import Checkpoint, CheckpointManager, read_checkpoint, rng_states, seed_layers, set_rng_states
+from .checkpoint import (
+    Checkpoint,
+    CheckpointManager,
+    read_checkpoint,
+    rng_states,
+    seed_layers,
+    set_rng_states,
+)
 from .evaluation import evaluate_loss
 from .progress import JsonlLog, Progress, perplexity
 
@@ -75,8 +83,7 @@ class Solver:
                  grad_clip=5.0, schedule=None, warmup=0, eval_every=None, eval_batches=None,
                  patience=None, max_time=None, max_iterations=None, checkpoint_dir=None,
                  checkpoint_every=None, checkpoint_minutes=None, keep_last=3, log_path=None,
-                 vocab=None, seed=0,
-                 loss_sum_over_time=False, verbose=True, progress=None):
+                 vocab=None, seed=0, loss_sum_over_time=False, verbose=True, progress=None):
         if "train" not in data:
             raise ValueError(f"data: expected a 'train' entry, got keys {sorted(data)}")
         for name in ("num_epochs", "print_every", "batch_size", "seq_length"):
