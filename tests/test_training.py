@@ -261,3 +261,17 @@ def test_solver_evaluates_the_split_it_is_asked_for():
     assert solver.evaluate("val") != solver.evaluate("train")
     with pytest.raises(ValueError, match="split: expected 'val' or 'train', got 'test'"):
         solver.evaluate("test")
+
+
+def test_a_checkpoint_of_format_1_without_checksums_still_loads(checkpoint_dir, tmp_path):
+    copy = _copy(checkpoint_dir, tmp_path)
+    (copy / "manifest.json").unlink()
+    with pytest.raises(CheckpointError, match="manifest.json: missing"):
+        read_checkpoint(copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["format_version"] = 1  # as rnnlab wrote checkpoints before checksums
+    (copy / "config.json").write_text(json.dumps(config))
+    loaded = read_checkpoint(copy)
+    assert loaded.state is not None
+    for name, weight in read_checkpoint(checkpoint_dir).model.params.items():
+        np.testing.assert_array_equal(loaded.model.params[name], weight)

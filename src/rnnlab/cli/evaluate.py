@@ -34,7 +34,7 @@ def run(args):
     loss, count = evaluate_tokens(model, ids, args.batch_size, args.seq_length)
     unknown = int((ids[1:] == vocab.index["<unk>"]).sum())
     unit = "char" if vocab.level == "char" else "word"
-    print(f"{args.file}: {count:,} {unit}s evaluated (every one after the first)"
+    print(f"{args.file}: {count:,} {unit}{'s' if count != 1 else ''} evaluated (every one after the first)"
           + (f", {unknown:,} of them outside the vocabulary, as <unk>" if unknown else ""))
     print(f"loss        {loss:.4f} nats/{unit}")
     print(f"bits/{unit:<5} {loss / math.log(2):.4f}")
