@@ -305,11 +305,7 @@ def _resume(args):
     settings = {**COMMON, **renamed(read_json(settings_file), settings_file)}
     _apply_resume_options(args, settings)
     files = _relocated_files(args, settings)
-    for role, was in (settings.get("corpus") or {}).items():
-        if not was.get("resumable", True) and files[role] == was["path"]:
-            raise CLIError(f"--resume: the run read its {FILE_OPTIONS[role]} from {was['path']}, "
-                           f"which cannot be read again (a pipe); give the same text as a file "
-                           f"({FILE_OPTIONS[role]} FILE) to resume it")
+    _refuse_piped_text(files, settings.get("corpus") or {})
     texts = _read_texts(files, settings["raw_text"])
     _check_same_corpus(texts, settings.get("corpus"), settings_file)
     data, test = _splits(texts, checkpoint.vocab, settings)
@@ -371,6 +367,15 @@ def _relocated_files(args, settings):
                            f"{FILE_OPTIONS[role]}; a resumed run reads the same files")
         files[role] = path
     return files
+
+
+def _refuse_piped_text(files, recorded):
+    """A text the run read from a pipe is gone: the same text given as a file resumes it."""
+    for role, was in recorded.items():
+        if not was.get("resumable", True) and files[role] == was["path"]:
+            raise CLIError(f"--resume: the run read its {FILE_OPTIONS[role]} from {was['path']}, "
+                           f"which cannot be read again (a pipe); give the same text as a file "
+                           f"({FILE_OPTIONS[role]} FILE) to resume it")
 
 
 def _check_same_corpus(texts, recorded, settings_file):
