@@ -89,7 +89,7 @@ def write_checkpoint(path, model, vocab=None, arrays=None, state=None):
         fsync_directory(tmp)
     except OSError as error:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise named_error(error, tmp / name) from None
+        raise named_error(error, path / name) from None
     old = path.parent / f".{path.name}.old-{os.getpid()}"
     if path.exists():
         os.rename(path, old)
