@@ -130,6 +130,18 @@ def test_a_second_trainer_on_the_same_directory_is_refused(tmp_path, corpus):
     assert log == sorted(set(log))
 
 
+def test_a_lock_is_held_for_the_whole_with_block_and_released_after_it(tmp_path):
+    from rnnlab.files.lock import lock_run_directory
+    probe = [sys.executable, "-c", "import sys; from rnnlab.files.lock import lock_run_directory; "
+             "lock_run_directory(sys.argv[1])", str(tmp_path)]
+    with lock_run_directory(tmp_path):
+        import gc
+        gc.collect()  # no name holds the lock object: the with block must keep it
+        held = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+        assert held.returncode != 0 and f"(pid {os.getpid()})" in held.stderr
+    assert subprocess.run(probe, capture_output=True, text=True, timeout=60).returncode == 0
+
+
 # 5. checksums -----------------------------------------------------------------------
 def test_a_flipped_byte_in_the_weights_is_refused_by_every_command(run_dir, tmp_path):
     import shutil

@@ -128,25 +128,26 @@ def run(args):
     data, test = _splits(texts, vocab, settings)
     model = _build_model(settings, len(vocab))
     out = Path(args.out) if args.out else Path("runs") / training_text.path.stem
-    _claim_new_run(out)
-    N, M = settings["batch_size"], settings["seq_length"]
-    per_epoch = len(data["train"]) // (N * M)
-    print(f"{training_text.path}: {len(training_text.text):,} characters, {len(vocab):,} "
-          f"{settings['level']} types; {settings['num_layers']} x {settings['cell']} "
-          f"{settings['hidden_size']}, {model.count_params():,} parameters; "
-          f"{settings['num_epochs']} epochs of {per_epoch} updates; run directory {out}", flush=True)
-    solver = Solver(model, data, batch_size=N, seq_length=M, num_epochs=settings["num_epochs"],
-                    print_every=min(50, settings["eval_every"] or 50),
-                    learning_rate=settings["learning_rate"],
-                    optimizer=settings["optimizer"], schedule=_schedule(settings, per_epoch),
-                    grad_clip=settings["grad_clip"], eval_every=settings["eval_every"],
-                    max_time=settings["max_time"], checkpoint_dir=out, vocab=vocab,
-                    seed=settings["seed"], loss_sum_over_time=settings["loss_sum_over_time"],
-                    checkpoint_every=settings["checkpoint_every"],
-                    checkpoint_minutes=settings["checkpoint_minutes"],
-                    keep_last=settings["keep_last"], progress=False if args.no_progress else None)
-    _write_settings(out, settings, texts)
-    return _train(solver, out, args.sample_length, test, files.get("test_file"))
+    with _claim_new_run(out):  # the run directory is ours until the run returns
+        N, M = settings["batch_size"], settings["seq_length"]
+        per_epoch = len(data["train"]) // (N * M)
+        print(f"{training_text.path}: {len(training_text.text):,} characters, {len(vocab):,} "
+              f"{settings['level']} types; {settings['num_layers']} x {settings['cell']} "
+              f"{settings['hidden_size']}, {model.count_params():,} parameters; "
+              f"{settings['num_epochs']} epochs of {per_epoch} updates; run directory {out}",
+              flush=True)
+        solver = Solver(model, data, batch_size=N, seq_length=M, num_epochs=settings["num_epochs"],
+                        print_every=min(50, settings["eval_every"] or 50),
+                        learning_rate=settings["learning_rate"],
+                        optimizer=settings["optimizer"], schedule=_schedule(settings, per_epoch),
+                        grad_clip=settings["grad_clip"], eval_every=settings["eval_every"],
+                        max_time=settings["max_time"], checkpoint_dir=out, vocab=vocab,
+                        seed=settings["seed"], loss_sum_over_time=settings["loss_sum_over_time"],
+                        checkpoint_every=settings["checkpoint_every"],
+                        checkpoint_minutes=settings["checkpoint_minutes"],
+                        keep_last=settings["keep_last"], progress=False if args.no_progress else None)
+        _write_settings(out, settings, texts)
+        return _train(solver, out, args.sample_length, test, files.get("test_file"))
 
 
 def _files(args):
@@ -249,15 +250,16 @@ def _schedule(settings, per_epoch):
 
 
 def _claim_new_run(out):
-    """Lock ``out`` (created if needed) for this run; refuse a file, a directory that
+    """Lock ``out`` (created if needed) for this run -> the RunLock; refuse a file, a directory that
     another process holds or that already holds a run, and one that is not writable.
     The refusals come before the lock, so a refused command changes nothing."""
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out}: is a file, expected a directory")
     _check_not_held(out, "--out")
     _refuse_a_run_in(out)
-    _lock(out, "--out")
+    lock = _lock(out, "--out")
     _refuse_a_run_in(out)  # again, holding the lock: another trainer may have just finished
+    return lock
 
 
 def _refuse_a_run_in(out):
@@ -309,18 +311,18 @@ def _resume(args):
     texts = _read_texts(files, settings["raw_text"])
     _check_same_corpus(texts, settings.get("corpus"), settings_file)
     data, test = _splits(texts, checkpoint.vocab, settings)
-    _lock(run_dir, "--resume")  # every check above only read; the run is ours from here
-    if resolve(args.resume) != checkpoint.path:  # another process saved since
-        checkpoint = _read_run_checkpoint(args.resume)
-    solver = Solver.resume(checkpoint, data, num_epochs=settings["num_epochs"],
-                           max_time=settings["max_time"],
-                           checkpoint_every=settings["checkpoint_every"],
-                           checkpoint_minutes=settings["checkpoint_minutes"],
-                           keep_last=settings["keep_last"], checkpoint_dir=str(run_dir),
-                           progress=False if args.no_progress else None)
-    _write_settings(run_dir, settings, texts)
-    print(f"resuming {run_dir} at update {solver.iteration} (epoch {solver.epoch})", flush=True)
-    return _train(solver, run_dir, args.sample_length, test, files.get("test_file"))
+    with _lock(run_dir, "--resume"):  # every check above only read; the run is ours from here
+        if resolve(args.resume) != checkpoint.path:  # another process saved since
+            checkpoint = _read_run_checkpoint(args.resume)
+        solver = Solver.resume(checkpoint, data, num_epochs=settings["num_epochs"],
+                               max_time=settings["max_time"],
+                               checkpoint_every=settings["checkpoint_every"],
+                               checkpoint_minutes=settings["checkpoint_minutes"],
+                               keep_last=settings["keep_last"], checkpoint_dir=str(run_dir),
+                               progress=False if args.no_progress else None)
+        _write_settings(run_dir, settings, texts)
+        print(f"resuming {run_dir} at update {solver.iteration} (epoch {solver.epoch})", flush=True)
+        return _train(solver, run_dir, args.sample_length, test, files.get("test_file"))
 
 
 def _read_run_checkpoint(path):

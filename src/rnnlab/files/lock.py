@@ -23,6 +23,9 @@ class RunLockError(ValueError):
 
 
 class RunLock:
+    """A hold on a run directory: released by ``release()``, at the end of a ``with``
+    block, when the object is collected, or when the process ends."""
+
     def __init__(self, directory):
         self.key = str(Path(directory).resolve())
         self.released = False
@@ -38,6 +41,12 @@ class RunLock:
         if entry[1] == 0:
             del _HELD[self.key]
             os.close(entry[0])  # closing the descriptor drops the flock
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
 
     def __del__(self):
         try:
@@ -56,10 +65,15 @@ def holder(directory):
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        return os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        return _pid_in(fd)
     finally:
         os.close(fd)  # drops a lock taken just now
     return None
+
+
+def _pid_in(fd):
+    """The pid a lock file holds (its holder wrote it)."""
+    return os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
 
 
 def _in_use(directory, pid):
@@ -88,7 +102,7 @@ def lock_run_directory(directory):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            pid = _pid_in(fd)
             os.close(fd)
             raise _in_use(directory, pid) from None
     os.ftruncate(fd, 0)
