@@ -15,8 +15,8 @@ COMMON = dict(optimizer="adam", decay_after=1, init_scale=None, tie_weights=Fals
               embedding_dropout=0.0, loss_sum_over_time=False, recurrent_bias=False,
               raw_text=False, checkpoint_every=None, checkpoint_minutes=10.0, keep_last=3)
 # two biases per LSTM layer (recurrent_bias), as the paper's Torch code and PyTorch's nn.LSTM
-ZAREMBA = dict(COMMON, level="word", cell="lstm", num_layers=2, optimizer="sgd", learning_rate=1.0,
-               grad_clip=5.0, batch_size=20, loss_sum_over_time=True, eval_every=None, seed=0,
+ZAREMBA = dict(COMMON, level="word", cell="lstm", num_layers=2, optimizer="sgd",
+               learning_rate=1.0, grad_clip=5.0, batch_size=20, loss_sum_over_time=True, eval_every=None, seed=0,
                max_time=None, recurrent_bias=True)
 PRESETS = {
     # 2 x 256 LSTM: at most 10 minutes on 2 cores, validation loss at most 1.45 nats/char
@@ -31,15 +31,15 @@ PRESETS = {
                   max_time=None, eval_every=500, seed=0),
     # Zaremba et al. 2014, Penn Treebank: SGD on the loss summed over time, U(-s, s) weights
     "zaremba-small": dict(ZAREMBA, hidden_size=200, embedding_dim=200, dropout=0.0,
-                          embedding_dropout=0.0, seq_length=20, learning_rate_decay=0.5, decay_after=4,
-                          num_epochs=13, init_scale=0.1),
+                          embedding_dropout=0.0, seq_length=20, learning_rate_decay=0.5,
+                          decay_after=4, num_epochs=13, init_scale=0.1),
     "zaremba-medium": dict(ZAREMBA, hidden_size=650, embedding_dim=650, dropout=0.5,
-                           embedding_dropout=0.5, seq_length=35, learning_rate_decay=0.8, decay_after=6,
-                           num_epochs=39, init_scale=0.05),
+                           embedding_dropout=0.5, seq_length=35, learning_rate_decay=0.8,
+                           decay_after=6, num_epochs=39, init_scale=0.05),
     # beyond the paper: input and output embeddings tied (Press & Wolf 2017)
     "medium-tied": dict(ZAREMBA, hidden_size=650, embedding_dim=650, dropout=0.5,
-                        embedding_dropout=0.5, seq_length=35, learning_rate_decay=0.8, decay_after=6,
-                        num_epochs=39, init_scale=0.05, tie_weights=True),
+                        embedding_dropout=0.5, seq_length=35, learning_rate_decay=0.8,
+                        decay_after=6, num_epochs=39, init_scale=0.05, tie_weights=True),
 }
 SETTINGS = tuple(PRESETS["default"])
 CHECKS = {  # the value checks of the numeric settings, for options and config files alike
@@ -59,11 +59,11 @@ CHECKS = {  # the value checks of the numeric settings, for options and config f
 CHOICES = {"level": ("char", "word"), "cell": tuple(sorted(CELLS)), "optimizer": ("adam", "sgd"),
            "tie_weights": (False, True), "loss_sum_over_time": (False, True),
            "recurrent_bias": (False, True), "raw_text": (False, True)}
-# what a resumed run may change; every other setting stays as the run started
 # settings renamed to the one name the Solver and the models use; the old names of
 # config files and of older runs' settings.json are still read, with a notice
 RENAMED = {"lr": "learning_rate", "lr_decay": "learning_rate_decay", "epochs": "num_epochs",
            "embedding_size": "embedding_dim", "sum_loss_over_time": "loss_sum_over_time"}
+# what a resumed run may change; every other setting stays as the run started
 RESUMABLE = ("num_epochs", "max_time", "checkpoint_every", "checkpoint_minutes", "keep_last")
 
 
