@@ -6,14 +6,12 @@ nn.Linear), in alternating blocks in one process, medians of --repeats runs of -
 
     python benchmarks/bench_lm.py [--updates 10] [--repeats 5] [--hidden 256] [--json out.json]
 """
-import argparse
 
 import torch
-from harness import block_medians, machine_description, print_table, write_json
+from harness import block_medians, default_corpus, language_model_parser, machine_description, print_table, write_json
 from torch_lm import TorchLanguageModel, torch_loss
 
-import rnnlab
-from rnnlab.data import LanguageModelBatches, Vocab, read_text, split_ids
+from rnnlab.data import LanguageModelBatches
 from rnnlab.models import LanguageModel
 from rnnlab.optim import Adam, clip_global_norm
 
@@ -50,17 +48,9 @@ def torch_updates(V, batches, args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--updates", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--json")
-    args = parser.parse_args()
+    args = language_model_parser(__doc__, updates=10, repeats=5, json=None).parse_args()
     torch.set_num_threads(2)
-    text = read_text(rnnlab.corpus_path())
-    vocab = Vocab.characters(text)
-    train = split_ids(vocab.encode(text))[0]
+    vocab, (train, _, _) = default_corpus()
     batches = [batch for _, batch in zip(range(args.updates), LanguageModelBatches(train, 32, 100).batches())]
     medians = block_medians({"rnnlab": rnnlab_updates(len(vocab), batches, args),
                                    "pytorch": torch_updates(len(vocab), batches, args)}, args.repeats)

@@ -8,15 +8,13 @@ and reset each epoch), Adam 2e-3, global-norm clipping 5, constant learning rate
 
     python benchmarks/bench_quality.py [--seconds 180] [--hidden 256] [--json out.json]
 """
-import argparse
 import time
 
 import torch
-from harness import machine_description, print_table, write_json
+from harness import default_corpus, language_model_parser, machine_description, print_table, write_json
 from torch_lm import TorchLanguageModel, torch_evaluate, torch_loss
 
-import rnnlab
-from rnnlab.data import LanguageModelBatches, Vocab, read_text, split_ids
+from rnnlab.data import LanguageModelBatches
 from rnnlab.models import LanguageModel
 from rnnlab.train import Solver
 
@@ -51,17 +49,9 @@ def train_torch(args, V, train, val):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=180)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json")
-    args = parser.parse_args()
+    args = language_model_parser(__doc__, seconds=180.0, seed=0, json=None).parse_args()
     torch.set_num_threads(2)
-    text = read_text(rnnlab.corpus_path())
-    vocab = Vocab.characters(text)
-    train, val, _ = split_ids(vocab.encode(text))
+    vocab, (train, val, _) = default_corpus()
     print(machine_description())
     rows = []
     for name, fn in (("rnnlab", train_rnnlab), ("pytorch", train_torch)):

@@ -5,22 +5,16 @@ architecture, in alternating blocks, medians of --repeats runs of --length chara
 
     python benchmarks/bench_sampling.py [--length 2000] [--repeats 5] [--hidden 256]
 """
-import argparse
 
 import torch
-from harness import block_medians, machine_description, print_table
+from harness import block_medians, language_model_parser, machine_description, print_table
 from torch_lm import TorchLanguageModel, torch_sample
 
 from rnnlab.models import LanguageModel
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--length", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=2)
-    args = parser.parse_args()
+    args = language_model_parser(__doc__, length=2000, repeats=5).parse_args()
     torch.set_num_threads(2)
     V = 67
     ours = LanguageModel(V, embedding_dim=64, hidden_size=args.hidden, num_layers=args.layers, seed=0)

@@ -4,6 +4,7 @@ Every benchmark times rnnlab and PyTorch in the same process, in alternating blo
 (``block_medians``) so that noise from a shared machine falls on both, and reports
 medians and ratios.
 """
+import argparse
 import json
 import os
 import platform
@@ -24,6 +25,27 @@ from rnnlab import keep_freed_memory  # noqa: E402
 
 # what rnnlab's Solver does when training; it applies to the whole process, PyTorch too
 FREED_MEMORY_KEPT = keep_freed_memory()
+
+
+def language_model_parser(doc, **defaults):
+    """The options every language-model benchmark takes (the default preset's model
+    size), plus ``defaults``: name -> default value of further options."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=2)
+    for name, default in defaults.items():
+        parser.add_argument(f"--{name}", type=type(default) if default is not None else str, default=default)
+    return parser
+
+
+def default_corpus():
+    """The bundled corpus at the character level -> vocab, (train, val, test) ids."""
+    from rnnlab import corpus_path
+    from rnnlab.data import Vocab, read_text, split_ids
+
+    text = read_text(corpus_path())
+    vocab = Vocab.characters(text)
+    return vocab, split_ids(vocab.encode(text))
 
 
 SETTLE_SECONDS = 0.5  # longer than OpenBLAS's and OpenMP's idle spinning

@@ -86,6 +86,17 @@ class ShapeChecker:
         return f"({names})" if all(s is None for s in sizes) else f"({names}) = ({values})"
 
 
+def check_cell(x, h0, Wx, Wh, b, x_dims, state_name, width, b_dims=None):
+    """The inputs of a one-state cell: x ``x_dims`` ("NTD" or "ND"), Wx (D, width),
+    Wh (H, width), b ``b_dims`` (default (width,)), the state (N, H), e.g. width "3H"."""
+    check = ShapeChecker()
+    check("x", x, x_dims)
+    check("Wh", Wh, ("H", width))
+    check("Wx", Wx, ("D", width))
+    check("b", b, b_dims or (width,))
+    check(state_name, h0, "NH")
+
+
 def check_ids(name, ids, upper):
     """Integer ids in ``[0, upper)``; returns them unchanged."""
     if not np.issubdtype(ids.dtype, np.integer):

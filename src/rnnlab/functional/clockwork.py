@@ -23,15 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import array_module
-from .checks import ShapeChecker
+from .checks import check_cell
 from .recurrence import (
     Gradients,
+    StateSequence,
     batch_first,
     check_recurrent_mask,
     dropped,
-    final_state_gradient,
     step_backward_from_sequence,
     time_major,
+    upstream_gradients,
 )
 
 
@@ -66,7 +67,7 @@ class _Group:
 
 
 @dataclass(frozen=True)
-class ClockworkCache:
+class ClockworkCache(StateSequence):
     periods: tuple
     t0: int
     groups: list  # _Group per distinct active set
@@ -77,19 +78,9 @@ class ClockworkCache:
     macs: int  # multiply-accumulates done by the forward's GEMMs
     recurrent_mask: object = None  # (N, H) variational recurrent dropout mask
 
-    @property
-    def final_h(self):
-        """h_T, (N, H)."""
-        return self.h[-1]
-
 
 def _check(x, h0, Wx, Wh, b, periods, x_dims, state_name):
-    check = ShapeChecker()
-    check("x", x, x_dims)
-    check("Wh", Wh, "HH")
-    check("Wx", Wx, "DH")
-    check("b", b, "H")
-    check(state_name, h0, "NH")
+    check_cell(x, h0, Wx, Wh, b, x_dims, state_name, "H")
     return check_periods(periods, Wh.shape[0])
 
 
@@ -167,11 +158,9 @@ def clockwork_backward(dh, cache, dh_final=None):
     """
     xp = array_module(dh)
     T, N, H = cache.h.shape[0] - 1, cache.h.shape[1], cache.h.shape[2]
-    ShapeChecker(N=N, T=T, H=H)("dh", dh, "NTH")
-    dh_tm = time_major(dh)
+    dh_tm, dh_next = upstream_gradients(dh, dh_final, T, N, H)  # (T, N, H), (N, H)
     h = cache.h
     da_of_step = {}
-    dh_next = final_state_gradient("dh_final", dh_final, N, H, dh.dtype)
     for t in reversed(range(T)):
         group = cache.groups[cache.group_of_step[t]]
         dh_t = dh_tm[t] + dh_next

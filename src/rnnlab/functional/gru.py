@@ -19,20 +19,20 @@ from dataclasses import dataclass
 
 from .activations import sigmoid
 from .backend import array_module
-from .checks import ShapeChecker
+from .checks import check_cell
 from .recurrence import (
     Gradients,
+    StateSequence,
     batch_first,
     cached_stepper,
     check_recurrent_mask,
     dropped,
-    final_state_gradient,
     input_gradients,
     input_projection,
     step_backward_from_sequence,
     recurrent_product,
     recurrent_weight_gradient,
-    time_major,
+    upstream_gradients,
 )
 
 GATE_ORDER = ("r", "z", "n")
@@ -50,7 +50,7 @@ def _rz(a):
 
 
 @dataclass(frozen=True)
-class GRUCache:
+class GRUCache(StateSequence):
     reset_after: bool
     x_tm: object  # (T*N, D) inputs, time-major
     Wx: object  # (D, 3H)
@@ -60,20 +60,6 @@ class GRUCache:
     hn: object  # (T, N, H) h_{t-1} Wh_n + bh_n (reset_after) or r * h_{t-1} (not)
     h: object  # (T+1, N, H) h_0 .. h_T
     recurrent_mask: object = None  # (N, H) variational recurrent dropout mask
-
-    @property
-    def final_h(self):
-        """h_T, (N, H)."""
-        return self.h[-1]
-
-
-def _check(x, h0, Wx, Wh, b, reset_after, x_dims, state_name):
-    check = ShapeChecker()
-    check("x", x, x_dims)
-    check("Wh", Wh, ("H", "3H"))
-    check("Wx", Wx, ("D", "3H"))
-    check("b", b, ("2", "3H") if reset_after else ("3H",))
-    check(state_name, h0, "NH")
 
 
 def _step_forward(cache, t):
@@ -139,7 +125,7 @@ def gru_forward(x, h0, Wx, Wh, b, reset_after=True, *, recurrent_mask=None):
     The final state is ``h[:, -1]`` (also ``cache.final_h``). ``recurrent_mask`` (N, H):
     variational recurrent dropout; the recurrent products read h_{t-1} * m, the
     z * h_{t-1} term keeps h_{t-1} (as Keras)."""
-    _check(x, h0, Wx, Wh, b, reset_after, "NTD", "h0")
+    check_cell(x, h0, Wx, Wh, b, "NTD", "h0", "3H", ("2", "3H") if reset_after else None)
     check_recurrent_mask(recurrent_mask, h0)
     return _forward(x, h0, Wx, Wh, b, reset_after, recurrent_mask)
 
@@ -170,11 +156,9 @@ def gru_backward(dh, cache, dh_final=None):
     """
     xp = array_module(dh)
     T, N, H = cache.hn.shape
-    ShapeChecker(N=N, T=T, H=H)("dh", dh, "NTH")
-    dh_tm = time_major(dh)  # (T, N, H)
+    dh_tm, dh_next = upstream_gradients(dh, dh_final, T, N, H)  # (T, N, H), (N, H)
     dax = xp.empty_like(cache.gates)  # (T, N, 3H)
     dah_n = xp.empty((T, N, H), dh.dtype)
-    dh_next = final_state_gradient("dh_final", dh_final, N, H, dh.dtype)
     Wh = cache.Wh
     times_WhT_rz = recurrent_product(_rz(Wh).T, N)  # [da_r, da_z] Wh_rz^T
     times_WhT_n = recurrent_product(Wh[:, 2 * H :].T, N) if cache.reset_after else None
@@ -211,7 +195,7 @@ def gru_stepper(Wx, Wh, b, N, reset_after=True):
 
 def gru_step_forward(x, prev_h, Wx, Wh, b, reset_after=True):
     """One step: x (N, D), prev_h (N, H) -> next_h (N, H), cache."""
-    _check(x, prev_h, Wx, Wh, b, reset_after, "ND", "prev_h")
+    check_cell(x, prev_h, Wx, Wh, b, "ND", "prev_h", "3H", ("2", "3H") if reset_after else None)
     h, cache = _forward(x[:, None], prev_h, Wx, Wh, b, reset_after)
     return h[:, 0], cache
 

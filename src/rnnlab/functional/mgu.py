@@ -14,20 +14,20 @@ from dataclasses import dataclass
 
 from .activations import sigmoid
 from .backend import array_module
-from .checks import ShapeChecker
+from .checks import check_cell
 from .recurrence import (
     Gradients,
+    StateSequence,
     batch_first,
     cached_stepper,
     check_recurrent_mask,
     dropped,
-    final_state_gradient,
     input_gradients,
     input_projection,
     recurrent_product,
     recurrent_weight_gradient,
     step_backward_from_sequence,
-    time_major,
+    upstream_gradients,
 )
 
 GATE_ORDER = ("f", "n")
@@ -40,7 +40,7 @@ def split_mgu_gates(a):
 
 
 @dataclass(frozen=True)
-class MGUCache:
+class MGUCache(StateSequence):
     x_tm: object  # (T*N, D) inputs, time-major
     Wx: object  # (D, 2H)
     Wh: object  # (H, 2H)
@@ -48,20 +48,6 @@ class MGUCache:
     hn: object  # (T, N, H) f * h_{t-1} (* m): what Wh_n reads
     h: object  # (T+1, N, H) h_0 .. h_T
     recurrent_mask: object = None  # (N, H) variational recurrent dropout mask
-
-    @property
-    def final_h(self):
-        """h_T, (N, H)."""
-        return self.h[-1]
-
-
-def _check(x, h0, Wx, Wh, b, x_dims, state_name):
-    check = ShapeChecker()
-    check("x", x, x_dims)
-    check("Wh", Wh, ("H", "2H"))
-    check("Wx", Wx, ("D", "2H"))
-    check("b", b, ("2H",))
-    check(state_name, h0, "NH")
 
 
 def _step_forward(cache, t):
@@ -110,7 +96,7 @@ def mgu_forward(x, h0, Wx, Wh, b, *, recurrent_mask=None):
     The final state is ``h[:, -1]`` (also ``cache.final_h``). ``recurrent_mask`` (N, H):
     variational recurrent dropout; the recurrent products read h_{t-1} * m, the
     (1 - f) * h_{t-1} term keeps h_{t-1} (as the GRU)."""
-    _check(x, h0, Wx, Wh, b, "NTD", "h0")
+    check_cell(x, h0, Wx, Wh, b, "NTD", "h0", "2H")
     check_recurrent_mask(recurrent_mask, h0)
     return _forward(x, h0, Wx, Wh, b, recurrent_mask)
 
@@ -137,10 +123,8 @@ def mgu_backward(dh, cache, dh_final=None):
     """
     xp = array_module(dh)
     T, N, H = cache.hn.shape
-    ShapeChecker(N=N, T=T, H=H)("dh", dh, "NTH")
-    dh_tm = time_major(dh)  # (T, N, H)
+    dh_tm, dh_next = upstream_gradients(dh, dh_final, T, N, H)  # (T, N, H), (N, H)
     dax = xp.empty_like(cache.gates)  # (T, N, 2H)
-    dh_next = final_state_gradient("dh_final", dh_final, N, H, dh.dtype)
     Wh_f, Wh_n = split_mgu_gates(cache.Wh)
     times_WhT_f, times_WhT_n = recurrent_product(Wh_f.T, N), recurrent_product(Wh_n.T, N)
     for t in reversed(range(T)):
@@ -166,7 +150,7 @@ def mgu_stepper(Wx, Wh, b, N):
 
 def mgu_step_forward(x, prev_h, Wx, Wh, b):
     """One step: x (N, D), prev_h (N, H) -> next_h (N, H), cache."""
-    _check(x, prev_h, Wx, Wh, b, "ND", "prev_h")
+    check_cell(x, prev_h, Wx, Wh, b, "ND", "prev_h", "2H")
     h, cache = _forward(x[:, None], prev_h, Wx, Wh, b)
     return h[:, 0], cache
 

@@ -30,6 +30,15 @@ class Gradients(tuple):
         return self
 
 
+class StateSequence:
+    """What a cache holding h (T+1, N, H) = h_0 .. h_T offers (a mixin of the caches)."""
+
+    @property
+    def final_h(self):
+        """h_T, (N, H)."""
+        return self.h[-1]
+
+
 def time_major(x):
     """(N, T, ...) batch-first -> contiguous (T, N, ...) time-major copy (always a copy:
     with N = 1 or T = 1 the swapped view is already contiguous, and callers write)."""
@@ -95,6 +104,13 @@ def final_state_gradient(name, grad, N, H, dtype):
     if grad is None:
         return xp.zeros((N, H), dtype=dtype)
     return ShapeChecker(N=N, H=H)(name, grad, "NH").astype(dtype, copy=True)
+
+
+def upstream_gradients(dh, dh_final, T, N, H):
+    """The gradients a backward starts from: dh (N, T, H) on every output, checked, and
+    dh_final (N, H) on h_T or None -> dh_tm (T, N, H) time-major, dh_next (N, H)."""
+    ShapeChecker(N=N, T=T, H=H)("dh", dh, "NTH")
+    return time_major(dh), final_state_gradient("dh_final", dh_final, N, H, dh.dtype)
 
 
 def step_backward_from_sequence(backward, dnext_h, cache):

@@ -12,18 +12,18 @@ from dataclasses import dataclass
 
 from .activations import ACTIVATIONS, activation_grad_from_output
 from .backend import array_module
-from .checks import ShapeChecker
+from .checks import check_cell
 from .recurrence import (
     Gradients,
+    StateSequence,
     batch_first,
     check_recurrent_mask,
     dropped,
-    final_state_gradient,
     input_gradients,
     input_projection,
     recurrent_product,
     recurrent_weight_gradient,
-    time_major,
+    upstream_gradients,
 )
 
 
@@ -32,15 +32,6 @@ def check_nonlinearity(nonlinearity):
         raise ValueError(
             f"nonlinearity: expected one of {sorted(ACTIVATIONS)}, got {nonlinearity!r}"
         )
-
-
-def _check_rnn(x, h0, Wx, Wh, b, x_dims):
-    check = ShapeChecker()
-    check("x", x, x_dims)
-    check("Wh", Wh, "HH")
-    check("Wx", Wx, "DH")
-    check("b", b, "H")
-    check("prev_h" if x_dims == "ND" else "h0", h0, "NH")
 
 
 @dataclass(frozen=True)
@@ -54,7 +45,7 @@ class RNNStepCache:
 
 
 @dataclass(frozen=True)
-class RNNCache:
+class RNNCache(StateSequence):
     x_tm: object  # (T*N, D) inputs, time-major
     Wx: object  # (D, H)
     Wh: object  # (H, H)
@@ -62,16 +53,11 @@ class RNNCache:
     nonlinearity: str
     recurrent_mask: object = None  # (N, H) or None
 
-    @property
-    def final_h(self):
-        """h_T, (N, H)."""
-        return self.h[-1]
-
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b, nonlinearity="tanh"):
     """One step: x (N, D), prev_h (N, H) -> next_h (N, H), cache."""
     check_nonlinearity(nonlinearity)
-    _check_rnn(x, prev_h, Wx, Wh, b, "ND")
+    check_cell(x, prev_h, Wx, Wh, b, "ND", "prev_h", "H")
     a = x @ Wx
     a += prev_h @ Wh
     a += b
@@ -107,7 +93,7 @@ def rnn_forward(x, h0, Wx, Wh, b, nonlinearity="tanh", *, recurrent_mask=None):
     variational recurrent dropout, a_t = x_t Wx + (h_{t-1} * m) Wh + b.
     """
     check_nonlinearity(nonlinearity)
-    _check_rnn(x, h0, Wx, Wh, b, "NTD")
+    check_cell(x, h0, Wx, Wh, b, "NTD", "h0", "H")
     check_recurrent_mask(recurrent_mask, h0)
     xp = array_module(x, h0, Wx, Wh, b)
     activation = ACTIVATIONS[nonlinearity]
@@ -155,10 +141,8 @@ def rnn_backward(dh, cache, dh_final=None):
     xp = array_module(dh)
     h = cache.h
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
-    ShapeChecker(N=N, T=T, H=H)("dh", dh, "NTH")
-    dh_tm = time_major(dh)  # (T, N, H)
+    dh_tm, dh_next = upstream_gradients(dh, dh_final, T, N, H)  # (T, N, H), (N, H)
     da = xp.empty_like(dh_tm)  # (T, N, H)
-    dh_next = final_state_gradient("dh_final", dh_final, N, H, dh.dtype)  # into h_T
     times_WhT = recurrent_product(cache.Wh.T, N)  # da_t Wh^T
     for t in reversed(range(T)):
         dh_t = dh_tm[t] + dh_next  # gradient from the output at t and from step t+1
