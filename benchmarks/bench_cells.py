@@ -119,7 +119,7 @@ def variants(repeats, rng):
     N, T, D, H = VARIANT_SIZE
     r = lambda *shape: (rng.standard_normal(shape) * 0.1).astype(np.float32)  # noqa: E731
     options = {
-        "peepholes i,f,o": dict(peepholes={g: r(H) for g in "ifo"}),
+        "peepholes i,f,o": dict(peepholes={"p_" + g: r(H) for g in "ifo"}),
         "cifg": dict(cifg=True),
         "projection P=H/2": dict(Wp=r(H, H // 2)),
         "cell_clip": dict(cell_clip=3.0),

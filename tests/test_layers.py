@@ -250,7 +250,7 @@ def test_keras_initialisers():
     (lambda: Bidirectional(Dense(3)), r"layer: expected a recurrent layer, got Dense"),
     (lambda: LSTM(0), r"units: expected a positive integer, got 0"),
     (lambda: LSTM(3, dropout=1.0), r"dropout: expected a fraction in \[0, 1\), got 1.0"),
-    (lambda: LSTM(3, peepholes="x"), r"peepholes: expected gates among"),
+    (lambda: LSTM(3, peepholes="x"), r"peepholes: expected keys among \('i', 'f', 'o'\), got \['x'\]"),
     (lambda: Dense(3, activation="swish"), r"activation: expected None or one of"),
     (lambda: ClockworkRNN(6, periods=(1, 2, 4, 8)), r"periods: H = 6 must split into 4 equal modules"),
 ])

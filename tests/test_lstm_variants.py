@@ -48,7 +48,7 @@ def make_variant(rng, N, T, D, H, peepholes="", cifg=False, P=None, cell_clip=No
     def kwargs():
         a = arrays
         kw = dict(x=a["x"], h0=a["h0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"], c0=a["c0"],
-                  peepholes={g: a[f"p_{g}"] for g in peepholes}, cifg=cifg, Wp=a.get("Wp"),
+                  peepholes={f"p_{g}": a[f"p_{g}"] for g in peepholes}, cifg=cifg, Wp=a.get("Wp"),
                   cell_clip=cell_clip, gate_clip=gate_clip)
         if layer_norm:
             kw["layer_norm"] = {k: a[k] for k in ("gamma_x", "gamma_h", "gamma_c", "beta_c")}
@@ -63,7 +63,7 @@ def make_variant(rng, N, T, D, H, peepholes="", cifg=False, P=None, cell_clip=No
 def analytic_gradients(grads):
     """Flatten a Gradients result into name -> array, with make_variant's names."""
     named = dict(zip(["x", "h0", "Wx", "Wh", "b"], grads), c0=grads.dc0)
-    named.update({f"p_{g}": v for g, v in getattr(grads, "dpeepholes", {}).items()})
+    named.update(getattr(grads, "dpeepholes", {}))
     if hasattr(grads, "dWp"):
         named["Wp"] = grads.dWp
     named.update(getattr(grads, "dlayer_norm", {}))
@@ -165,10 +165,11 @@ def test_depth_gate_passes_the_lower_cell_through(rng):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(peepholes={"g": np.zeros(6)}), r"peepholes: expected keys among \('i', 'f', 'o'\), got \['g'\]"),
-        (dict(cifg=True, peepholes={"i": np.zeros(6)}, Wx=np.zeros((5, 18)), Wh=np.zeros((6, 18)), b=np.zeros(18)),
-         r"peepholes: expected keys among \('f', 'o'\), got \['i'\]"),
-        (dict(peepholes={"f": np.zeros(5)}), r"peepholes\['f'\]: expected shape \(H,\) = \(6,\), got \(5,\)"),
+        (dict(peepholes={"i": np.zeros(6)}),
+         r"peepholes: expected keys among \('p_i', 'p_f', 'p_o'\), got \['i'\]"),
+        (dict(cifg=True, peepholes={"p_i": np.zeros(6)}, Wx=np.zeros((5, 18)), Wh=np.zeros((6, 18)), b=np.zeros(18)),
+         r"peepholes: expected keys among \('p_f', 'p_o'\), got \['p_i'\]"),
+        (dict(peepholes={"p_f": np.zeros(5)}), r"peepholes\['p_f'\]: expected shape \(H,\) = \(6,\), got \(5,\)"),
         (dict(cifg=True), r"Wh: expected shape \(H, 3H\) = \(6, 18\), got \(6, 24\)"),
         (dict(Wp=np.zeros((6, 3))), r"Wh: expected shape \(P, 4H\) = \(3, 24\), got \(6, 24\)"),
         (dict(cell_clip=0), r"cell_clip: expected a positive bound or None, got 0"),

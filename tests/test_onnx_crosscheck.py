@@ -42,7 +42,7 @@ def test_lstm_matches_onnx_runtime(rng, options):
     cifg = options.get("cifg", False)
     G = (3 if cifg else 4) * H
     x, h0, c0, Wx, Wh, b = arrays(rng, (N, T, D), (N, H), (N, H), (D, G), (H, G), (G,))
-    peepholes = {g: arrays(rng, (H,))[0] for g in options.get("peepholes", "")}
+    peepholes = {"p_" + g: arrays(rng, (H,))[0] for g in options.get("peepholes", "")}
     gate_clip = options.get("gate_clip")
     h, cache = lstm_forward(x, h0, Wx, Wh, b, c0=c0, peepholes=peepholes, cifg=cifg, gate_clip=gate_clip)
 

@@ -9,7 +9,7 @@ Plain LSTM (Hochreiter & Schmidhuber 1997, forget gate of Gers et al. 2000):
 
 Options (any combination):
 
-    peepholes {"i","f","o"} -> (H,)   Gers & Schmidhuber 2000:
+    peepholes {"p_i","p_f","p_o"} -> (H,)   Gers & Schmidhuber 2000:
         a_i += p_i * c_{t-1},  a_f += p_f * c_{t-1},  a_o += p_o * c_t
     cifg=True                         coupled input-forget gate: i = 1 - f; the
         gate columns are f, o, g (G = 3H) and there are no input-gate weights
@@ -63,6 +63,7 @@ from .recurrence import (
 GATE_ORDER = ("i", "f", "o", "g")
 CIFG_GATE_ORDER = ("f", "o", "g")
 PEEPHOLE_GATES = ("i", "f", "o")
+PEEPHOLE_KEYS = tuple("p_" + g for g in PEEPHOLE_GATES)  # the peephole weights' names
 DEPTH_GATE_KEYS = ("Wxd", "bd", "w_c", "w_l")  # the depth gate's weights, as the layer names them
 
 
@@ -334,7 +335,7 @@ def _check(opts, x, h0, c0, w, x_dims, state_names, lower_c):
     if c0 is not None:
         check(state_names[1], c0, "NH")
     for name in opts.peephole_gates:
-        check(f"peepholes[{name!r}]", w["p_" + name], "H")
+        check(f"peepholes['p_{name}']", w["p_" + name], "H")
     if opts.layer_norm:
         for name, dims in (("gamma_x", (G,)), ("gamma_h", (G,)), ("gamma_c", "H"), ("beta_c", "H")):
             check(f"layer_norm[{name!r}]", w[name], dims)
@@ -345,25 +346,32 @@ def _check(opts, x, h0, c0, w, x_dims, state_names, lower_c):
         check("lower_c", lower_c, x_dims[:-1] + "H")
 
 
+def check_lstm_options(peepholes, cifg, cell_clip, gate_clip, names=PEEPHOLE_GATES):
+    """The checks of the options that are not arrays, for ``lstm_forward`` (peepholes
+    named by PEEPHOLE_KEYS) and the layer (by gate, ``names`` = PEEPHOLE_GATES)
+    -> the peephole gates in PEEPHOLE_GATES order."""
+    allowed = tuple(n for g, n in zip(PEEPHOLE_GATES, names) if not (cifg and g == "i"))
+    if not set(peepholes) <= set(allowed):
+        raise ValueError(f"peepholes: expected keys among {allowed}, got {sorted(peepholes)}")
+    for name, value in (("cell_clip", cell_clip), ("gate_clip", gate_clip)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{name}: expected a positive bound or None, got {value!r}")
+    return tuple(g for g, n in zip(PEEPHOLE_GATES, names) if n in peepholes)
+
+
 def _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip, layer_norm,
                          depth_gate, lower_c):
     if (depth_gate is None) != (lower_c is None):
         raise ValueError("lower_c: expected the lower layer's cells exactly when depth_gate "
                          "is given")
     peepholes = dict(peepholes or {})
-    unknown = set(peepholes) - set(PEEPHOLE_GATES)
-    if unknown or (cifg and "i" in peepholes):
-        allowed = ("f", "o") if cifg else PEEPHOLE_GATES
-        raise ValueError(f"peepholes: expected keys among {allowed}, got {sorted(peepholes)}")
-    for name, value in (("cell_clip", cell_clip), ("gate_clip", gate_clip)):
-        if value is not None and not value > 0:
-            raise ValueError(f"{name}: expected a positive bound or None, got {value!r}")
+    peephole_gates = check_lstm_options(peepholes, cifg, cell_clip, gate_clip, PEEPHOLE_KEYS)
     for name, value, keys in (("layer_norm", layer_norm, {"gamma_x", "gamma_h", "gamma_c", "beta_c"}),
                               ("depth_gate", depth_gate, set(DEPTH_GATE_KEYS))):
         if value is not None and set(value) != keys:
             raise ValueError(f"{name}: expected keys {sorted(keys)}, got {sorted(value)}")
     opts = LSTMOptions(
-        peephole_gates=tuple(g for g in PEEPHOLE_GATES if g in peepholes),
+        peephole_gates=peephole_gates,
         cifg=bool(cifg),
         projection=Wp is not None,
         cell_clip=cell_clip,
@@ -371,7 +379,7 @@ def _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip, l
         layer_norm=layer_norm is not None,
         depth_gate=depth_gate is not None,
     )
-    w = {"Wx": Wx, "Wh": Wh, "b": b, "Wp": Wp, **{"p_" + k: v for k, v in peepholes.items()}}
+    w = {"Wx": Wx, "Wh": Wh, "b": b, "Wp": Wp, **peepholes}
     w.update(layer_norm or {})
     w.update(depth_gate or {})
     return opts, w
@@ -524,7 +532,7 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
     dWh = recurrent_weight_gradient(dropped(cache.h[:-1], cache.recurrent_mask), grads.dah)
     if opts.peephole_gates:
         extra["dpeepholes"] = {
-            name: (_block(da, opts, name) * (cache.c[1:] if name == "o" else cache.c[:-1])).sum(lead)
+            "p_" + name: (_block(da, opts, name) * (cache.c[1:] if name == "o" else cache.c[:-1])).sum(lead)
             for name in opts.peephole_gates
         }
     if opts.projection:

@@ -161,7 +161,7 @@ def _operator(layer):
             raise ValueError(f"{layer.name}: the ONNX LSTM operator has no {', '.join(refused)}; "
                              f"it does not export")
         W, R, B, P = lstm_to_onnx(p["Wx"], p["Wh"], layer.total_bias(),
-                                  {g: p["p_" + g] for g in layer.peepholes}, layer.cifg)
+                                  {k: p[k] for k in layer.peephole_keys}, layer.cifg)
         attributes = {}
         if layer.cifg:
             attributes["input_forget"] = 1

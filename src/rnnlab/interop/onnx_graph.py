@@ -38,15 +38,15 @@ def lstm_to_onnx(Wx, Wh, b, peepholes=None, cifg=False):
 
         Wx, Wh, b = expand(Wx), expand(Wh), expand(b)
         names = ("i", "f", "o", "g")
-        if "f" in peepholes:
-            peepholes = {"i": -peepholes["f"], **{k: v for k, v in peepholes.items() if k != "f"}}
+        if "p_f" in peepholes:
+            peepholes = {"p_i": -peepholes["p_f"], **{k: v for k, v in peepholes.items() if k != "p_f"}}
     W = reorder_blocks(Wx, names, LSTM_ONNX_BLOCKS).T[None]
     R = reorder_blocks(Wh, names, LSTM_ONNX_BLOCKS).T[None]
     B = np.concatenate([reorder_blocks(b, names, LSTM_ONNX_BLOCKS), np.zeros(4 * H, b.dtype)])[None]
     P = None
     if peepholes:
         zero = np.zeros(H, Wx.dtype)
-        P = np.concatenate([peepholes.get(k, zero) for k in ("i", "o", "f")])[None]
+        P = np.concatenate([peepholes.get(k, zero) for k in ("p_i", "p_o", "p_f")])[None]
     return W, R, B, P
 
 

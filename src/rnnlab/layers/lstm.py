@@ -15,7 +15,7 @@ import numpy as np
 from ..functional.lstm import (
     CIFG_GATE_ORDER,
     GATE_ORDER,
-    PEEPHOLE_GATES,
+    check_lstm_options,
     lstm_backward,
     lstm_bias,
     lstm_forward,
@@ -36,16 +36,9 @@ class LSTM(Recurrent):
     def __init__(self, units, peepholes=(), cifg=False, proj_size=None, cell_clip=None,
                  gate_clip=None, layer_norm=False, unit_forget_bias=True, **options):
         super().__init__(units, **options)
-        peepholes = tuple(peepholes)
-        allowed = ("f", "o") if cifg else PEEPHOLE_GATES
-        if not set(peepholes) <= set(allowed):
-            raise ValueError(f"peepholes: expected gates among {allowed}, got {peepholes}")
-        self.peepholes = tuple(g for g in PEEPHOLE_GATES if g in peepholes)
+        self.peepholes = check_lstm_options(tuple(peepholes), cifg, cell_clip, gate_clip)
         self.cifg = bool(cifg)
         self.proj_size = None if proj_size is None else check_positive_int("proj_size", proj_size)
-        for name, value in (("cell_clip", cell_clip), ("gate_clip", gate_clip)):
-            if value is not None and not value > 0:
-                raise ValueError(f"{name}: expected a positive bound or None, got {value!r}")
         self.cell_clip, self.gate_clip = cell_clip, gate_clip
         self.layer_norm = bool(layer_norm)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -53,6 +46,11 @@ class LSTM(Recurrent):
     @property
     def state_sizes(self):
         return (self.proj_size or self.units, self.units)
+
+    @property
+    def peephole_keys(self):
+        """The names of the peephole weights, p_i, p_f, p_o for the gates in use."""
+        return tuple("p_" + g for g in self.peepholes)
 
     @property
     def gate_names(self):
@@ -66,8 +64,8 @@ class LSTM(Recurrent):
             "Wh": orthogonal(self.rng, (P, G), self.dtype),
             "b": lstm_bias(H, 1.0 if self.unit_forget_bias else 0.0, self.cifg, self.dtype),
         }
-        for gate in self.peepholes:
-            params["p_" + gate] = zeros(self.rng, (H,), self.dtype)
+        for key in self.peephole_keys:
+            params[key] = zeros(self.rng, (H,), self.dtype)
         if self.proj_size:
             params["Wp"] = glorot_uniform(self.rng, (H, P), self.dtype)
         if self.layer_norm:
@@ -79,7 +77,7 @@ class LSTM(Recurrent):
         """The keyword options of ``lstm_forward`` for this layer's weights."""
         p = self.params
         return dict(
-            peepholes={g: p["p_" + g] for g in self.peepholes} or None,
+            peepholes={k: p[k] for k in self.peephole_keys} or None,
             cifg=self.cifg,
             Wp=p.get("Wp"),
             cell_clip=self.cell_clip,
@@ -106,8 +104,7 @@ def lstm_parameter_gradients(grads):
     """name -> gradient of every LSTM parameter in a ``lstm_backward`` result."""
     _, _, dWx, dWh, db = grads
     out = {"Wx": dWx, "Wh": dWh, "b": db}
-    for gate, dp in getattr(grads, "dpeepholes", {}).items():
-        out["p_" + gate] = dp
+    out.update(getattr(grads, "dpeepholes", {}))
     if hasattr(grads, "dWp"):
         out["Wp"] = grads.dWp
     out.update(getattr(grads, "dlayer_norm", {}))
