@@ -144,9 +144,12 @@ def test_sgd_with_two_biases_follows_pytorch_update_for_update(rng):
 
 
 @pytest.mark.parametrize("layer, message", [
-    (LSTM(H, peepholes=("i", "f"), return_sequences=True), "PyTorch's LSTM has no peepholes"),
-    (GRU(H, reset_after=False, return_sequences=True), "reset_after=True only"),
-    (ClockworkRNN(H, periods=(1, 2), return_sequences=True), "PyTorch has no ClockworkRNN"),
+    (LSTM(H, peepholes=("i", "f"), return_sequences=True),
+     r"PyTorch's LSTM has no peepholes=\('i', 'f'\) \(rnnlab's lstm uses it\)"),
+    (LSTM(H, cifg=True, gate_clip=2.0, return_sequences=True), "PyTorch's LSTM has no cifg=True, gate_clip=2.0"),
+    (GRU(H, reset_after=False, return_sequences=True), "PyTorch's GRU has no reset_after=False"),
+    (ClockworkRNN(H, periods=(1, 2), return_sequences=True),
+     "PyTorch has no counterpart of rnnlab's ClockworkRNN"),
 ])
 def test_to_torch_refuses_what_pytorch_lacks(layer, message):
     Sequential([layer], input_shape=(None, D))
@@ -294,9 +297,10 @@ def test_bidirectional_stacks_export_to_onnx(rng, make):
 
 
 @pytest.mark.parametrize("layer, message", [
-    (LayerNormLSTM(H), "ONNX has no operator for rnnlab's LayerNormLSTM"),
-    (LSTM(H, proj_size=2), "no proj_size"),
-    (ClockworkRNN(H, periods=(1, 2)), "ONNX has no operator for rnnlab's ClockworkRNN"),
+    (LayerNormLSTM(H), "ONNX has no counterpart of rnnlab's LayerNormLSTM"),
+    (LSTM(H, proj_size=2), "ONNX's LSTM has no proj_size=2"),
+    (LSTM(H, cell_clip=1.5, layer_norm=True), "ONNX's LSTM has no cell_clip=1.5, layer_norm=True"),
+    (ClockworkRNN(H, periods=(1, 2)), "ONNX has no counterpart of rnnlab's ClockworkRNN"),
     (LSTM(H, go_backwards=True), "go_backwards alone"),
 ])
 def test_onnx_export_refuses_what_onnx_lacks(layer, message):

@@ -22,11 +22,11 @@ import numpy as np
 
 from ..layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN, TimeDistributed
 from .blocks import RNNLAB_GRU, RNNLAB_LSTM, reorder_blocks
+from .support import check_supported
 
 KERAS_LSTM = ("i", "f", "g", "o")  # Keras' i, f, c, o in rnnlab's names
 KERAS_GRU = ("z", "r", "n")  # Keras' z, r, h
-# LSTM options Keras's LSTM has not: a layer using one is refused by name
-LSTM_OPTIONS_KERAS_LACKS = ("peepholes", "cifg", "proj_size", "cell_clip", "gate_clip", "layer_norm")
+KERAS_HAS = {LSTM: (), GRU: ("reset_after",), SimpleRNN: ()}  # class -> options it has
 
 
 def load_keras_weights(target, path, names=None):
@@ -85,11 +85,8 @@ def _load_recurrent(layer, arrays, where):
     if len(arrays) != 3:
         raise ValueError(f"{where}: expected kernel, recurrent_kernel and bias, got {len(arrays)} arrays")
     kernel, recurrent, bias = arrays
-    if isinstance(layer, LSTM):
-        used = [name for name in LSTM_OPTIONS_KERAS_LACKS if getattr(layer, name)]
-        if used:
-            raise ValueError(f"{where}: Keras's LSTM has no {', '.join(used)}; rnnlab's "
-                             f"{layer.name} uses it, so these weights cannot fill it")
+    check_supported(layer, KERAS_HAS, "Keras", where)
+    if type(layer) is LSTM:
         params = {k: reorder_blocks(a, KERAS_LSTM, RNNLAB_LSTM)
                   for k, a in (("Wx", kernel), ("Wh", recurrent), ("b", bias))}
     elif type(layer) is GRU:
@@ -98,10 +95,8 @@ def _load_recurrent(layer, arrays, where):
                              f"{bias.shape}) for rnnlab's GRU with reset_after={layer.reset_after}")
         params = {k: reorder_blocks(a, KERAS_GRU, RNNLAB_GRU)
                   for k, a in (("Wx", kernel), ("Wh", recurrent), ("b", bias))}
-    elif type(layer) is SimpleRNN:
-        params = {"Wx": kernel, "Wh": recurrent, "b": bias}
     else:
-        raise ValueError(f"{where}: rnnlab's {type(layer).__name__} has no Keras counterpart")
+        params = {"Wx": kernel, "Wh": recurrent, "b": bias}
     if layer.recurrent_bias:  # Keras has the one bias
         params["b_h"] = np.zeros_like(layer.params["b_h"])
     _assign(layer, params, where)

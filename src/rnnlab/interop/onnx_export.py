@@ -39,6 +39,10 @@ from ..layers import (
     TimeDistributed,
 )
 from .onnx_graph import OPSET, gru_to_onnx, lstm_to_onnx, rnn_to_onnx
+from .support import check_supported
+
+# class -> the cell options of its ONNX operator: P, input_forget, clip; linear_before_reset
+ONNX_HAS = {LSTM: ("peepholes", "cifg", "gate_clip"), GRU: ("reset_after",), SimpleRNN: ()}
 
 ACTIVATION_OPS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid"}
 
@@ -153,13 +157,8 @@ def _export_recurrent(graph, layer, x):
 def _operator(layer):
     """-> (ONNX op, weights [W, R, B(, P)] each (1, ...), attributes) of one direction."""
     p = layer.params
+    check_supported(layer, ONNX_HAS, "ONNX")
     if type(layer) is LSTM:
-        refused = [name for name, on in (("cell_clip", layer.cell_clip is not None),
-                                          ("layer_norm", layer.layer_norm),
-                                          ("proj_size", layer.proj_size)) if on]
-        if refused:
-            raise ValueError(f"{layer.name}: the ONNX LSTM operator has no {', '.join(refused)}; "
-                             f"it does not export")
         W, R, B, P = lstm_to_onnx(p["Wx"], p["Wh"], layer.total_bias(),
                                   {k: p[k] for k in layer.peephole_keys}, layer.cifg)
         attributes = {}
@@ -171,11 +170,8 @@ def _operator(layer):
     if type(layer) is GRU:
         return "GRU", list(gru_to_onnx(p["Wx"], p["Wh"], p["b"], layer.reset_after)), \
             {"linear_before_reset": int(layer.reset_after)}
-    if type(layer) is SimpleRNN:
-        return "RNN", list(rnn_to_onnx(p["Wx"], p["Wh"], layer.total_bias())), \
-            {"activations": [layer.activation.capitalize()]}
-    raise ValueError(f"{layer.name}: ONNX has no operator for rnnlab's {type(layer).__name__}; "
-                     f"it does not export")
+    return "RNN", list(rnn_to_onnx(p["Wx"], p["Wh"], layer.total_bias())), \
+        {"activations": [layer.activation.capitalize()]}
 
 
 def run_onnx(proto, x):

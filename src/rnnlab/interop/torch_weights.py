@@ -22,6 +22,7 @@ import numpy as np
 
 from ..layers import GRU, LSTM, Bidirectional, Recurrent, SimpleRNN
 from .blocks import RNNLAB_LSTM, reorder_blocks
+from .support import check_supported
 
 TORCH_LSTM = ("i", "f", "g", "o")
 KINDS = {"lstm": LSTM, "gru": GRU, "rnn_tanh": SimpleRNN, "rnn_relu": SimpleRNN}
@@ -155,22 +156,14 @@ def _recurrent_layers(source):
     return recurrent
 
 
+PYTORCH_HAS = {LSTM: ("proj_size",), GRU: (), SimpleRNN: ()}  # class -> options it has
+
+
 def _torch_kind(layer):
-    if type(layer) is LSTM:
-        refused = [name for name, on in (("peepholes", layer.peepholes), ("cifg", layer.cifg),
-                                          ("cell_clip", layer.cell_clip is not None),
-                                          ("gate_clip", layer.gate_clip is not None),
-                                          ("layer_norm", layer.layer_norm)) if on]
-        if refused:
-            raise ValueError(f"{layer.name}: PyTorch's LSTM has no {', '.join(refused)}")
-        return "lstm"
-    if type(layer) is GRU:
-        if not layer.reset_after:
-            raise ValueError(f"{layer.name}: PyTorch's GRU computes reset_after=True only")
-        return "gru"
+    check_supported(layer, PYTORCH_HAS, "PyTorch")
     if type(layer) is SimpleRNN:
         return "rnn_" + layer.activation
-    raise ValueError(f"{layer.name}: PyTorch has no {type(layer).__name__}")
+    return type(layer).__name__.lower()
 
 
 def _torch_weights(kind, p):

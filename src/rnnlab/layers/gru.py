@@ -17,5 +17,8 @@ class GRU(SingleStateRecurrent):
     def bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
+    def options_in_use(self):
+        return {} if self.reset_after else {"reset_after": False}
+
     def cell_options(self):
         return {"reset_after": self.reset_after}

@@ -73,6 +73,12 @@ class LSTM(Recurrent):
                           gamma_c=np.ones(H, self.dtype), beta_c=np.zeros(H, self.dtype))
         return params
 
+    def options_in_use(self):
+        in_use = {"peepholes": self.peepholes, "cifg": self.cifg, "proj_size": self.proj_size,
+                  "cell_clip": self.cell_clip, "gate_clip": self.gate_clip,
+                  "layer_norm": self.layer_norm}
+        return {name: value for name, value in in_use.items() if value not in ((), False, None)}
+
     def cell_options(self):
         """The keyword options of ``lstm_forward`` for this layer's weights."""
         p = self.params

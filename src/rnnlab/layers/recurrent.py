@@ -26,8 +26,9 @@ Options, as Keras:
 A subclass supplies the cell: ``state_sizes``, ``_make_params``, ``_run`` and
 ``_run_backward``; and says what it is: ``state_names``, ``gate_names`` (the gate
 blocks of its fused columns, from its functional module), ``candidate_gates`` (those of
-them that are tanh candidates, not sigmoid gates) and ``traced_caches`` (what a
-visualisation reads).
+them that are tanh candidates, not sigmoid gates), ``traced_caches`` (what a
+visualisation reads) and ``options_in_use`` (what sets it apart from the plain cell: the
+one list every converter checks against what its format has).
 """
 import numpy as np
 
@@ -62,6 +63,10 @@ class Recurrent(Layer):
         self.dinitial_state = None
 
     # -- the cell's part -------------------------------------------------------------
+    def options_in_use(self):
+        """name -> value of each cell option away from the plain cell (none here)."""
+        return {}
+
     @property
     def state_sizes(self):
         """The size of each state, in ``state_names`` order."""
