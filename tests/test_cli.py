@@ -133,7 +133,7 @@ def test_eval_perplexity_is_exp_of_the_mean_nll_computed_independently(tmp_path)
     for n in range(N):
         end = count if n == N - 1 else (n + 1) * L
         with model.inference():
-            scores, _ = model.step(ids[None, n * L : end], None)
+            scores, _ = model.forward_from(ids[None, n * L : end], None)
         scores = scores[0].astype(np.float64)
         logz = np.log(np.exp(scores - scores.max(1, keepdims=True)).sum(1)) + scores.max(1)
         targets = ids[n * L + 1 : end + 1]

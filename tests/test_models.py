@@ -125,7 +125,7 @@ def test_sampling_is_reproducible_and_respects_its_options(rng):
     greedy = model.sample(10, prime=[4], temperature=0)
     assert greedy == model.sample(10, prime=[4], temperature=0, seed=99)
     with model.inference():
-        scores, states = model.step(np.array([[4]]), None)
+        scores, states = model.forward_from(np.array([[4]]), None)
     assert greedy[0] == scores[0, -1].argmax()
     top1 = model.sample(10, prime=[4], top_k=1, seed=3)
     assert top1 == greedy
@@ -157,7 +157,7 @@ def _sequence_logp(model, source, tokens):
         states = model.encode(source[None])
         total, last = 0.0, model.start_id
         for token in tokens:
-            logp, states = model.step(np.array([last]), states)
+            logp, states = model.decode_step(np.array([last]), states)
             total += logp[0, token]
             last = token
     return total
@@ -208,8 +208,8 @@ def test_the_lean_stepper_equals_the_sequence_forward(rng, cell, options):
     randomize(model, rng)
     ids = rng.integers(9, size=(3, 5))
     with model.inference():
-        scores, _ = model.step(ids, None)
-        step, states = model.stepper(3, start=1), model.step(ids[:, :1], None)[1]
+        scores, _ = model.forward_from(ids, None)
+        step, states = model.stepper(3, start=1), model.forward_from(ids[:, :1], None)[1]
         for t in range(1, 5):
             step_scores, states = step(ids[:, t], states)
             np.testing.assert_allclose(step_scores, scores[:, t], rtol=1e-12, atol=1e-12)

@@ -72,7 +72,7 @@ class ClockworkCache(StateSequence):
     t0: int
     groups: list  # _Group per distinct active set
     group_of_step: list  # index into groups for each step
-    x_tm: object  # (T, N, D) inputs, time-major
+    x_by_step: object  # (T, N, D) inputs, time-major, indexed by step (x_tm elsewhere is (T*N, D))
     mask: object  # (H, H)
     h: object  # (T+1, N, H) h_0 .. h_T
     macs: int  # multiply-accumulates done by the forward's GEMMs
@@ -125,13 +125,13 @@ def _forward(x, h0, Wx, Wh, b, periods, t0, recurrent_mask=None):
             groups.append(_Group(cols, len(units), [], Wx[:, cols], Wh_masked[:, cols]))
         groups[index[key]].steps.append(t)
         group_of_step.append(index[key])
-    x_tm = time_major(x)  # (T, N, D)
+    x_by_step = time_major(x)  # (T, N, D)
     h = xp.empty((T + 1, N, H), dtype=x.dtype)
     h[0] = h0
     macs = 0
     a_of_step = {}
     for group in groups:  # input projection of all steps of a group in one GEMM
-        a = x_tm[group.steps] @ group.Wx  # (n_steps, N, |cols|)
+        a = x_by_step[group.steps] @ group.Wx  # (n_steps, N, |cols|)
         a += b[group.cols]
         a_of_step.update(zip(group.steps, a))
         macs += len(group.steps) * N * D * group.width
@@ -142,7 +142,7 @@ def _forward(x, h0, Wx, Wh, b, periods, t0, recurrent_mask=None):
         a += dropped(h[t], recurrent_mask) @ group.Wh
         h[t + 1][:, group.cols] = xp.tanh(a, out=a)
         macs += N * H * group.width
-    cache = ClockworkCache(periods, t0, groups, group_of_step, x_tm, mask, h, macs, recurrent_mask)
+    cache = ClockworkCache(periods, t0, groups, group_of_step, x_by_step, mask, h, macs, recurrent_mask)
     return batch_first(h[1:]), cache
 
 
@@ -170,7 +170,7 @@ def clockwork_backward(dh, cache, dh_final=None):
         dh_next = dh_t
         dh_next[:, group.cols] = 0  # active units do not pass their gradient through
         dh_next += dropped(da @ group.Wh.T, cache.recurrent_mask)
-    D = cache.x_tm.shape[2]
+    D = cache.x_by_step.shape[2]
     dx_tm = xp.zeros((T, N, D), dtype=dh.dtype)
     dWx = xp.zeros((D, H), dtype=dh.dtype)
     dWh = xp.zeros((H, H), dtype=dh.dtype)
@@ -178,7 +178,7 @@ def clockwork_backward(dh, cache, dh_final=None):
     for group in cache.groups:
         steps = group.steps
         da = xp.concatenate([da_of_step[t] for t in steps])  # (steps * N, active units)
-        x_g = cache.x_tm[steps].reshape(len(steps) * N, D)
+        x_g = cache.x_by_step[steps].reshape(len(steps) * N, D)
         dWx[:, group.cols] += x_g.T @ da  # groups share columns: accumulate
         h_prev = dropped(h[steps], cache.recurrent_mask)  # (steps, N, H)
         dWh[:, group.cols] += h_prev.reshape(len(steps) * N, H).T @ da

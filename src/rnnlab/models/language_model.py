@@ -91,7 +91,7 @@ class LanguageModel(Model):
                 prime = rng.choice(allowed, size=1)
                 yield int(prime[0])
                 length -= 1
-            scores, states = self.step(prime[None], None)
+            scores, states = self.forward_from(prime[None], None)
             scores, step = scores[:, -1], self.stepper(1, start=prime.size)
             for _ in range(int(length)):
                 token = sample_next(scores, rng, temperature, top_k, top_p, exclude)
@@ -124,7 +124,7 @@ class LanguageModel(Model):
 
         return step
 
-    def step(self, ids, states):
+    def forward_from(self, ids, states):
         """Run ids (N, T) from explicit states (a list per recurrent layer, None for
         zeros) -> (scores (N, T, V), the states after the last step)."""
         x, new_states, k = np.asarray(ids), [], 0

@@ -94,7 +94,7 @@ class Seq2Seq(Model):
 
         return loss, backprop
 
-    def step(self, tokens, states):
+    def decode_step(self, tokens, states):
         """One decoder step: tokens (B,), states -> (log-probabilities (B, V), new states).
         Padding and the start token are never proposed."""
         out, *states = self.decoder.forward(self.target_embedding.forward(tokens[:, None]),
@@ -112,7 +112,7 @@ class Seq2Seq(Model):
             tokens = np.full(N, self.start_id)
             outputs, done = [[] for _ in range(N)], np.zeros(N, bool)
             for _ in range(max_length):
-                logp, states = self.step(tokens, states)
+                logp, states = self.decode_step(tokens, states)
                 tokens = logp.argmax(axis=1)
                 for n in np.flatnonzero(~done):
                     if tokens[n] == self.end_id:
@@ -128,6 +128,6 @@ class Seq2Seq(Model):
         ``beam_search.beam_search`` for the scoring."""
         with self.inference():
             states = self.encode(np.asarray(source))
-            return [beam_search(self.step, [s[n:n + 1] for s in states], self.start_id,
+            return [beam_search(self.decode_step, [s[n:n + 1] for s in states], self.start_id,
                                 self.end_id, beam_width, max_length, length_penalty)
                     for n in range(states[0].shape[0])]

@@ -48,7 +48,7 @@ def evaluate_tokens(model, ids, rows=32, seq_length=100):
 
 def _chunk_loss(model, x, y, states):
     """-> (summed loss of the chunk x, y (N, T) from ``states``, the states after it)."""
-    scores, states = model.step(x, states)  # (N, T, V)
+    scores, states = model.forward_from(x, states)  # (N, T, V)
     loss, _ = token_softmax_loss(scores, y, overwrite=True)
     return loss * x.size, states
 
