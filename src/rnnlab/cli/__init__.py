@@ -1,1 +1,1 @@
-"""The ``rnnlab`` command: train, sample, eval and inspect."""
+"""The ``rnnlab`` command: prepare, train, sample, eval and inspect."""

@@ -55,7 +55,7 @@ def run(args):
         print("gate plot: skipped (pip install 'rnnlab[plot]' for matplotlib)", file=sys.stderr)
     except ValueError as error:  # no gated layer
         print(f"gate plot: skipped ({error})", file=sys.stderr)
-    decode = (lambda i: vocab.decode([i])) if vocab.level == "char" else (lambda i: vocab.decode([i]) + " ")
+    decode = vocab.token_text
     page = render_page(page_data(result, decode, f"rnnlab inspect: {Path(args.checkpoint).name}", png))
     out = Path(args.out)
     write_atomically(out, page.encode("utf-8"))

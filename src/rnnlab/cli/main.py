@@ -1,14 +1,20 @@
-"""The ``rnnlab`` command line: ``rnnlab train | sample | eval | inspect``."""
+"""The ``rnnlab`` command line: ``rnnlab prepare | train | sample | eval | inspect``."""
 import argparse
 import os
 import sys
 
 from ..data import CorpusError
 from ..train import CheckpointError, TrainingError
-from . import evaluate, inspect, sample, train
+from . import evaluate, inspect, prepare, sample, train
 from .options import Parser
 
 COMMANDS = {
+    "prepare": (prepare, "tokenize a corpus of any size into token files for training",
+                "examples:\n  rnnlab prepare enwik8.txt --out data/enwik8\n"
+                "  rnnlab prepare wiki.train.txt --valid wiki.valid.txt --test wiki.test.txt "
+                "--level word --max-vocab 50000 --out data/wiki\n"
+                "  rnnlab prepare corpus.txt --level bpe --vocab-size 8000 --out data/bpe\n"
+                "  rnnlab train data/enwik8"),
     "train": (train, "train a language model on a text file",
               "examples:\n  rnnlab train                       # the bundled tinyshakespeare\n"
               "  rnnlab train my.txt --hidden-size 512 --dropout 0.3 --out runs/my\n"

@@ -23,11 +23,11 @@ def run(args):
     prime = prime_ids(vocab, args.prime)
     out = sys.stdout
     if args.prime:
-        out.write(args.prime if vocab.level == "char" else args.prime + " ")
+        out.write(args.prime + " " if vocab.level == "word" else args.prime)
+    write = vocab.text_stream()
     for token in checkpoint.model.generate(args.length, prime, args.temperature, args.top_k,
                                            args.top_p, args.seed, exclude=vocab.special_ids()):
-        text = vocab.decode([token])
-        out.write(text if vocab.level == "char" or text == "\n" else text + " ")
+        out.write(write(token))
         out.flush()
     out.write("\n")
     return 0

@@ -56,7 +56,7 @@ CHECKS = {  # the value checks of the numeric settings, for options and config f
     "checkpoint_minutes": positive_float("--checkpoint-minutes"),
     "keep_last": positive_int("--keep-last"),
 }
-CHOICES = {"level": ("char", "word"), "cell": tuple(sorted(CELLS)), "optimizer": ("adam", "sgd"),
+CHOICES = {"level": ("char", "word", "bpe"), "cell": tuple(sorted(CELLS)), "optimizer": ("adam", "sgd"),
            "tie_weights": (False, True), "loss_sum_over_time": (False, True),
            "recurrent_bias": (False, True), "raw_text": (False, True)}
 # settings renamed to the one name the Solver and the models use; the old names of

@@ -1,5 +1,6 @@
-"""``rnnlab train [TEXT_FILE]``: train a language model on a text file (or on
-``--train``/``--valid`` splits), or continue a run with ``--resume DIR``.
+"""``rnnlab train [TEXT_FILE | DIR]``: train a language model on a text file (or on
+``--train``/``--valid`` splits, or on a corpus ``rnnlab prepare`` wrote to DIR, read
+from its memory-mapped token files), or continue a run with ``--resume DIR``.
 
 Everything a user gives is checked before the run directory is touched: options and
 config values, the text files, one batch fitting in the corpus, the memory the model
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import corpus_path
-from ..data import Vocab, load_text, split_ids
+from ..data import TokenFile, Vocab, load_text, split_ids
 from ..data.batching import LanguageModelBatches
 from ..files.atomic import write_atomically
 from ..files.lock import RunLockError, check_not_held, lock_run_directory
@@ -44,12 +45,15 @@ from .settings import (
 FILE_ROLES = ("text_file", "train_file", "valid_file", "test_file")
 FILE_OPTIONS = {"text_file": "TEXT_FILE", "train_file": "--train", "valid_file": "--valid",
                 "test_file": "--test"}
+VALID_TOKENS = 1 << 20  # validation during training reads at most this many tokens
 RESUMABLE_OPTIONS = [f"--{name.replace('_', '-')}" for name in RESUMABLE] + ["--sample-length",
                                                                              "--no-progress"]
 
 
 def add_arguments(parser):
-    parser.add_argument("text_file", nargs="?", help="UTF-8 text (default: the bundled tinyshakespeare)")
+    parser.add_argument("text_file", nargs="?", metavar="TEXT_FILE | DIR",
+                        help="UTF-8 text (default: the bundled tinyshakespeare), or a corpus "
+                        "prepared by `rnnlab prepare` (read with its splits, never loaded)")
     parser.add_argument("--train", metavar="FILE", help="training split (instead of TEXT_FILE's "
                         "90/5/5 split; the vocabulary is this file's), with --valid")
     parser.add_argument("--valid", metavar="FILE", help="validation split, with --train")
@@ -62,7 +66,8 @@ def add_arguments(parser):
                         "not given take the preset's value")
     parser.add_argument("--config", metavar="FILE.json", help="settings as JSON, keys as the options")
     parser.add_argument("--level", choices=CHOICES["level"], help="tokens: characters (char-rnn) "
-                        "or whitespace-separated words with <eos> at line ends")
+                        "or whitespace-separated words with <eos> at line ends (bpe: from "
+                        "`rnnlab prepare --level bpe`); a prepared corpus has its own")
     parser.add_argument("--cell", choices=CHOICES["cell"], help="the recurrent cell")
     parser.add_argument("--hidden-size", type=CHECKS["hidden_size"], help="units per layer")
     parser.add_argument("--num-layers", type=CHECKS["num_layers"])
@@ -123,15 +128,16 @@ def run(args):
     files = _files(args)
     texts = _read_texts(files, settings["raw_text"])
     training_text = texts.get("text_file") or texts["train_file"]
-    make_vocab = Vocab.characters if settings["level"] == "char" else Vocab.words
-    vocab = make_vocab(training_text.text)
+    vocab = _vocabulary(training_text, settings, args.level)
     data, test = _splits(texts, vocab, settings)
     model = _build_model(settings, len(vocab))
     out = Path(args.out) if args.out else Path("runs") / training_text.path.stem
     with _claim_new_run(out):  # the run directory is ours until the run returns
         N, M = settings["batch_size"], settings["seq_length"]
         per_epoch = len(data["train"]) // (N * M)
-        print(f"{training_text.path}: {len(training_text.text):,} characters, {len(vocab):,} "
+        size = f"{len(training_text.train):,} training tokens" if isinstance(
+            training_text, TokenFile) else f"{len(training_text.text):,} characters"
+        print(f"{training_text.path}: {size}, {len(vocab):,} "
               f"{settings['level']} types; {settings['num_layers']} x {settings['cell']} "
               f"{settings['hidden_size']}, {model.count_params():,} parameters; "
               f"{settings['num_epochs']} epochs of {per_epoch} updates; run directory {out}",
@@ -142,12 +148,47 @@ def run(args):
                         optimizer=settings["optimizer"], schedule=_schedule(settings, per_epoch),
                         grad_clip=settings["grad_clip"], eval_every=settings["eval_every"],
                         max_time=settings["max_time"], checkpoint_dir=out, vocab=vocab,
+                        eval_batches=_eval_batches(data["val"]),
                         seed=settings["seed"], loss_sum_over_time=settings["loss_sum_over_time"],
                         checkpoint_every=settings["checkpoint_every"],
                         checkpoint_minutes=settings["checkpoint_minutes"],
                         keep_last=settings["keep_last"], progress=False if args.no_progress else None)
         _write_settings(out, settings, texts)
-        return _train(solver, out, args.sample_length, test, files.get("test_file"))
+        return _train(solver, out, args.sample_length, test, files.get("test_file"),
+                      _characters_per_token(texts))
+
+
+def _vocabulary(training, settings, level_given):
+    """The vocabulary of the training text (a prepared corpus: its own, and its level)."""
+    if isinstance(training, TokenFile):
+        if level_given and level_given != training.level:
+            raise CLIError(f"--level {level_given}: {training.path} is a {training.level}-level "
+                           f"corpus (the level is chosen when it is prepared)")
+        settings["level"] = training.level
+        return training.vocab
+    if settings["level"] == "bpe":
+        raise CLIError(f"--level bpe: prepare the corpus first, then train on it: rnnlab "
+                       f"prepare {training.path} --level bpe --out DIR; rnnlab train DIR")
+    make_vocab = Vocab.characters if settings["level"] == "char" else Vocab.words
+    return make_vocab(training.text)
+
+
+def _eval_batches(batches):
+    """How many validation batches a run reads: all, up to VALID_TOKENS tokens."""
+    if len(batches) * batches.tokens_per_batch <= VALID_TOKENS:
+        return None
+    count = max(1, VALID_TOKENS // batches.tokens_per_batch)
+    print(f"notice: validation reads the first {count * batches.tokens_per_batch:,} of the "
+          f"held-out split's {len(batches) * batches.tokens_per_batch:,} tokens", file=sys.stderr)
+    return count
+
+
+def _characters_per_token(texts):
+    """For a subword corpus: the validation split's characters per token (None otherwise)."""
+    corpus = texts.get("text_file")
+    if isinstance(corpus, TokenFile) and corpus.level == "bpe" and len(corpus.valid):
+        return corpus.characters("valid") / len(corpus.valid)
+    return None
 
 
 def _files(args):
@@ -166,8 +207,9 @@ def _files(args):
 
 
 def _read_texts(files, raw_text):
-    """role -> Text for each file of the run, its notices said on stderr."""
-    texts = {role: load_text(path, raw_text) for role, path in files.items()}
+    """role -> Text (a TokenFile for a prepared corpus) for each file of the run, its
+    notices said on stderr."""
+    texts = {role: _read_text(role, path, raw_text) for role, path in files.items()}
     for text in texts.values():
         for notice in text.notices:
             print(f"notice: {notice}", file=sys.stderr)
@@ -178,10 +220,22 @@ def _read_texts(files, raw_text):
     return texts
 
 
+def _read_text(role, path, raw_text):
+    if Path(path).is_dir():
+        if role != "text_file":
+            raise CLIError(f"{FILE_OPTIONS[role]} {path}: is a directory; a prepared corpus "
+                           f"is given as TEXT_FILE, with its own splits")
+        return TokenFile(path)
+    return load_text(path, raw_text)
+
+
 def _splits(texts, vocab, settings):
     """-> ({"train": ids, "val": batches}, test batches or None). A TEXT_FILE is split
     90/5/5 (its 5% test part stays unseen); only a test file is evaluated."""
-    if "text_file" in texts:
+    if isinstance(texts.get("text_file"), TokenFile):  # its own splits, memory-mapped
+        source = texts["text_file"].path
+        train, val = texts["text_file"].train, texts["text_file"].valid
+    elif "text_file" in texts:
         source = texts["text_file"].path
         train, val, _ = split_ids(vocab.encode(texts["text_file"].text))
     else:
@@ -322,7 +376,8 @@ def _resume(args):
                                progress=False if args.no_progress else None)
         _write_settings(run_dir, settings, texts)
         print(f"resuming {run_dir} at update {solver.iteration} (epoch {solver.epoch})", flush=True)
-        return _train(solver, run_dir, args.sample_length, test, files.get("test_file"))
+        return _train(solver, run_dir, args.sample_length, test, files.get("test_file"),
+                      _characters_per_token(texts))
 
 
 def _read_run_checkpoint(path):
@@ -409,10 +464,11 @@ def _validation_batches(ids, settings, path, max_rows=None):
     return LanguageModelBatches(ids, rows, M)
 
 
-def _train(solver, out, sample_length, test=None, test_file=None):
+def _train(solver, out, sample_length, test=None, test_file=None, characters_per_token=None):
     """Train with SIGINT (Ctrl-C) and SIGTERM finishing the update and saving a
     checkpoint (exit 130 / 143); then say where everything is, evaluate the test batches
-    (when there are some) and sample."""
+    (when there are some) and sample. A subword model's best validation loss is also
+    given per character (``characters_per_token`` of the validation split)."""
     received = []
 
     def stop(signum, frame):
@@ -435,6 +491,9 @@ def _train(solver, out, sample_length, test=None, test_file=None):
     model, vocab = solver.model, solver.vocab
     best = f" (best validation loss {solver.best_val:.4f} at update {solver.best_iteration})" \
         if solver.best_val is not None else ""
+    if best and characters_per_token:
+        best = (f"{best[:-1]}; {solver.best_val / characters_per_token:.4f} nats per character, "
+                f"{characters_per_token:.3f} characters per token)")
     print(f"stopped: {solver.stopped_because or 'all epochs done'} after {solver.iteration} updates, "
           f"{solver.wall_time:.0f} s{best}")
     print(f"checkpoint: {resolve(out)}")
@@ -453,7 +512,7 @@ def _train(solver, out, sample_length, test=None, test_file=None):
         print(f"test:       {loss:.4f} nats/{vocab.level}, perplexity {perplexity(loss):.2f} "
               f"({test_file})")
     if sample_length:
-        prime = vocab.encode("\n") if vocab.level == "char" else []
+        prime = vocab.encode("\n") if vocab.level != "word" else []
         ids = model.sample(sample_length, prime=prime, temperature=0.8, seed=0,
                            exclude=vocab.special_ids())
         print("sample (temperature 0.8):\n" + vocab.decode(ids))

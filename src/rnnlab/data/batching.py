@@ -5,7 +5,9 @@ connected. The first N*M*K tokens (K = as many batches as fit; the surplus is
 dropped) form N rows of M*K consecutive tokens; batch k is columns kM .. (k+1)M of
 every row, so row n of batch k+1 continues row n of batch k. "abcdefgh" with N = M = 2
 gives x = [[a,b],[e,f]] then [[c,d],[g,h]]. Targets are the next tokens, the last
-one wrapping round to the first (as char-rnn).
+one wrapping round to the first (as char-rnn). Each batch is cut from ``ids`` when it
+is asked for, so ``ids`` may be an ``np.memmap`` of a prepared corpus of any size
+(``token_file.TokenFile``): nothing but the batch is read.
 
 ``PaddedBatches(columns, N)``: variable-length examples (classification, seq2seq),
 padded with 0 and bucketed by length so little is padding; the batch order is
@@ -18,11 +20,18 @@ epoch from batch ``start`` on; ``len()`` is the number of batches per epoch and
 import numpy as np
 
 
+def token_ids(ids):
+    """A 1-D integer array as it is (a memmap stays a memmap, not read), else as int64."""
+    if isinstance(ids, np.ndarray) and ids.ndim == 1 and ids.dtype.kind in "ui":
+        return ids
+    return np.asarray(ids, dtype=np.int64)
+
+
 class LanguageModelBatches:
     connected = True
 
     def __init__(self, ids, batch_size, seq_length):
-        ids = np.asarray(ids, dtype=np.int64)
+        self.ids = ids = token_ids(ids)
         self.N, self.M = int(batch_size), int(seq_length)
         if self.N < 1 or self.M < 1:
             raise ValueError(f"batch_size, seq_length: expected positive integers, got "
@@ -31,11 +40,7 @@ class LanguageModelBatches:
         if self.K == 0:
             raise ValueError(f"data: {len(ids)} tokens cannot fill one batch of "
                              f"batch_size x seq_length = {self.N} x {self.M}; use smaller ones")
-        used = ids[: self.N * self.M * self.K]
-        self.x = used.reshape(self.N, self.M * self.K)  # (N, M K)
-        self.y = np.roll(used, -1).reshape(self.N, self.M * self.K)
-        if len(ids) > len(used):
-            self.y[-1, -1] = ids[len(used)]  # the true next token when there is one
+        self.row_starts = np.arange(self.N) * (self.M * self.K)  # (N,) row n: tokens n M K ..
 
     def __len__(self):
         return self.K
@@ -46,8 +51,10 @@ class LanguageModelBatches:
 
     def batches(self, epoch=0, start=0):
         for k in range(start, self.K):
-            columns = slice(k * self.M, (k + 1) * self.M)
-            yield self.x[:, columns], self.y[:, columns]
+            at = self.row_starts[:, None] + (k * self.M + np.arange(self.M))  # (N, M)
+            # the next token of the last one used is ids[N M K], or ids[0] when there is none
+            yield (np.asarray(self.ids[at], dtype=np.int64),
+                   np.asarray(self.ids[(at + 1) % len(self.ids)], dtype=np.int64))
 
 
 class PaddedBatches:

@@ -4,7 +4,7 @@ Ids 0.. go to the special tokens first: ``<null>`` (padding, id 0), ``<unk>`` (a
 token not in the vocabulary) and, for words, ``<eos>`` (end of a line, as the Penn
 Treebank language-model setup). Then the tokens: characters in sorted order; words
 by decreasing count (ties alphabetical), those below ``min_count`` dropped, at most
-``max_size`` in all.
+``max_size`` in all. Subword (byte-level BPE) vocabularies: ``bpe.BPEVocab``.
 """
 import json
 from collections import Counter
@@ -35,7 +35,12 @@ class Vocab:
     @classmethod
     def words(cls, text, min_count=1, max_size=None):
         """Whitespace-separated words of ``text`` (a line end is <eos>)."""
-        counts = Counter(tokenize_words(text))
+        return cls.from_word_counts(Counter(tokenize_words(text)), min_count, max_size)
+
+    @classmethod
+    def from_word_counts(cls, counts, min_count=1, max_size=None):
+        """The word vocabulary of a Counter of words (<eos> among them or not)."""
+        counts = Counter(counts)
         counts.pop(EOS, None)
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         words = [w for w, c in ranked if c >= min_count]
@@ -70,12 +75,27 @@ class Vocab:
                 line.append(token)
         return text + " ".join(line)
 
+    def token_text(self, k):
+        """How token ``k`` reads within a text: a character as it is, a word followed by a
+        space (<eos> as a newline)."""
+        text = self.decode([k])
+        return text if self.level == "char" or text == "\n" else text + " "
+
+    def text_stream(self):
+        """-> write(k) -> the text that token ``k`` adds to a text generated token by
+        token (for printing as it comes)."""
+        return self.token_text
+
     def to_json(self):
         return {"level": self.level, "specials": self.specials,
                 "tokens": self.tokens[len(self.specials):]}
 
     @classmethod
     def from_json(cls, record):
+        if isinstance(record, dict) and record.get("level") == "bpe":
+            from .bpe import BPEVocab
+
+            return BPEVocab.from_json(record)
         try:
             return cls(record["tokens"], record["level"], record["specials"])
         except (KeyError, TypeError) as error:

@@ -2,6 +2,7 @@
 token of a text (``rnnlab eval``)."""
 import numpy as np
 
+from ..data.batching import token_ids
 from ..functional.losses import token_softmax_loss
 
 
@@ -26,7 +27,7 @@ def evaluate_tokens(model, ids, rows=32, seq_length=100):
 
         loss = (1 / (n - 1)) sum_k  N_k T_k loss_k      over the chunks k (N_k x T_k)
     """
-    ids = np.asarray(ids, dtype=np.int64)
+    ids = token_ids(ids)  # a memmap is read chunk by chunk
     count = len(ids) - 1
     if count < 1:
         raise ValueError(f"ids: expected at least 2 tokens, got {len(ids)}")
@@ -48,6 +49,7 @@ def evaluate_tokens(model, ids, rows=32, seq_length=100):
 
 def _chunk_loss(model, x, y, states):
     """-> (summed loss of the chunk x, y (N, T) from ``states``, the states after it)."""
+    x, y = np.asarray(x, np.int64), np.asarray(y, np.int64)
     scores, states = model.forward_from(x, states)  # (N, T, V)
     loss, _ = token_softmax_loss(scores, y, overwrite=True)
     return loss * x.size, states
