@@ -2,12 +2,12 @@
 ``tokenizers`` library (the optional extra ``rnnlab[bpe]``).
 
 Ids 0 and 1 are ``<null>`` and ``<unk>`` (never produced by a byte-level tokenizer,
-which can spell any text). The pre-tokenizer adds no prefix space, so a text cut where a
-line that ends in a non-space character is followed by one that starts with one (the
-cut after "word\n" in "word\nWord") encodes, piece by piece, to the same ids as in one
-piece: no pre-token crosses such a cut, and a lone "\n" is one pre-token either way (a
-longer whitespace run is not: "\n\n" at a piece's end would be one, "\n", "\n" before
-a word).
+which can spell any text). The pre-tokenizer (GPT-2's expression, no prefix space) splits a
+whitespace run W followed by a non-space into W[:-1] and W[-1] (the latter joined to the
+word after it); at the end of a text, W is one pre-token. So a text cut before the last
+whitespace character of such a run encodes, piece by piece, to the same ids as in one
+piece (``CUT``). ``LINE_CUT``: those cuts where the run holds a line break, preferred
+(a split then starts on a new line).
 """
 import json
 import re
@@ -17,7 +17,8 @@ import numpy as np
 from .vocab import NULL, UNK, Vocab
 
 SPECIALS = (NULL, UNK)
-LINE_START = re.compile(r"(?<=\S\n)(?=\S)")  # where a text may be cut without changing its ids
+CUT = re.compile(r"(?=\s\S)")  # a cut at each match's end leaves the ids unchanged
+LINE_CUT = re.compile(r"\n\s*(?=\s\S)|(?=\n\S)")  # the same, in a run with a line break
 
 
 def require_tokenizers():
@@ -58,8 +59,10 @@ class BPEVocab(Vocab):
         return np.array(self.tokenizer.encode(text).ids, dtype=np.int64)
 
     def encode_pieces(self, text):
-        """``encode`` of a long text, cut at line starts and encoded in parallel."""
-        pieces = LINE_START.split(text)
+        """``encode`` of a long text, cut at its line breaks (LINE_CUT) and encoded in
+        parallel."""
+        ends = sorted({m.end() for m in LINE_CUT.finditer(text)} - {0, len(text)})
+        pieces = [text[a:b] for a, b in zip([0] + ends, ends + [len(text)])]
         ids = [e.ids for e in self.tokenizer.encode_batch(pieces)]
         return np.fromiter((k for piece in ids for k in piece), dtype=np.int64)
 

@@ -2,11 +2,11 @@
 
     prepare(["corpus.txt"], "corpus/", level="char")
 
-Two streamed passes over the text (``stream.TextStream``, chunks of 4 MiB): the first
-builds the vocabulary (char: every code point seen; word: the counts, ``min_count``,
-``max_vocab``, the rest ``<unk>``; bpe: a byte-level BPE of ``vocab_size`` tokens
-trained by the ``tokenizers`` library) and counts the tokens; the second encodes. The
-directory then holds, written under temporary names and renamed at the end (an
+Two streamed passes (``stream.TextStream``, chunks of 4 MiB; ``levels`` says how each
+level reads): the first builds the vocabulary (char: every code point seen; word: the
+counts, ``min_count``, ``max_vocab``, the rest ``<unk>``; bpe: a byte-level BPE of
+``vocab_size`` tokens trained by the ``tokenizers`` library) and counts the tokens; the
+second encodes (word: from the first pass's provisional ids). The directory then holds, written under temporary names and renamed at the end (an
 interrupted run leaves no file under a final name; ``meta.json``, written last, marks a
 finished corpus):
 
@@ -26,28 +26,19 @@ vocabulary. Several source files are read as one text, in order.
 """
 import json
 import os
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from ..files.atomic import write_atomically
 from ..files.lock import lock_run_directory
+from .levels import BPELevel, CharLevel, ProvisionalIds, WordLevel, token_dtype
 from .stream import CHUNK_BYTES, TextStream
 from .text import CorpusError
-from .vocab import EOS, NULL, UNK, Vocab
 
 FORMAT, VERSION = "rnnlab-tokens", 1
 SPLITS = ("train", "valid", "test")
 LEVELS = ("char", "word", "bpe")
-
-
-def token_dtype(vocab_size):
-    """The smallest unsigned dtype that holds ids 0 .. vocab_size - 1."""
-    for dtype in (np.uint8, np.uint16, np.uint32):
-        if vocab_size <= np.iinfo(dtype).max + 1:
-            return np.dtype(dtype)
-    raise ValueError(f"vocab_size: {vocab_size:,} ids do not fit in 32 bits")
 
 
 def prepare(sources, out, level="char", min_count=1, max_vocab=None, vocab_size=8000,
@@ -56,50 +47,69 @@ def prepare(sources, out, level="char", min_count=1, max_vocab=None, vocab_size=
     """Prepare ``sources`` (text files) into the directory ``out`` -> its ``TokenFile``.
     ``progress(done_bytes, total_bytes, phase)`` is called as the text is read, and
     ``on_notice(line)`` with what reading changed (as ``load_text`` says it)."""
+    from ..memory import keep_freed_memory
     from .token_file import TokenFile
 
+    keep_freed_memory(1 << 28)  # the blocks' arrays reuse freed memory, not fresh pages
     sources = [Path(s) for s in ([sources] if isinstance(sources, (str, os.PathLike)) else sources)]
     _check_arguments(sources, level, min_count, max_vocab, vocab_size, valid_fraction,
                      test_fraction, valid, test)
     held_out = {name: Path(p) for name, p in (("valid", valid), ("test", test)) if p is not None}
     streams = {name: [TextStream(p, raw, chunk_bytes) for p in paths]
-               for name, paths in (("train", sources),
-                                   *((k, [p]) for k, p in held_out.items()))}
+               for name, paths in (("train", sources), *((k, [p]) for k, p in held_out.items()))}
     out = Path(out)
     _check_out(out)
-    meter = _Meter(progress, sum(p.stat().st_size for p in sources) * 2
+    reads = 1 if level == "word" else 2  # word: the second pass reads the provisional ids
+    meter = _Meter(progress, sum(p.stat().st_size for p in sources) * reads
                    + sum(p.stat().st_size for p in held_out.values()))
-    with lock_run_directory(out):
-        writers = {name: _TokenWriter(out, name) for name in SPLITS}
-        try:
-            vocab, totals = _vocabulary(streams["train"], level, min_count, max_vocab,
-                                        vocab_size, meter)
-            dtype = token_dtype(len(vocab))
-            encode = _encoder(vocab)
-            if held_out:
-                _encode_into(streams["train"], encode, writers["train"], dtype, meter, "encode",
-                             level)
-                for name in held_out:
-                    _encode_into(streams[name], encode, writers[name], dtype, meter,
-                                 f"encode {name}", level)
-            else:
-                limits = _split_limits(totals, level, valid_fraction, test_fraction)
-                _encode_split(streams["train"], encode, writers, dtype, meter, level, limits)
-            meta = _meta(level, vocab, dtype, writers, streams, raw, held_out,
-                         (valid_fraction, test_fraction))
-            for stream in (s for group in streams.values() for s in group):
-                for notice in stream.notices() if on_notice else ():
-                    on_notice(notice)
-            for writer in writers.values():
-                writer.finish()
-            vocab.save(out / "vocab.json")
-            if level == "bpe":
-                vocab.save_tokenizer(out / "tokenizer.json")
-            write_atomically(out / "meta.json", json.dumps(meta, indent=1).encode("utf-8"))
-        finally:
-            for writer in writers.values():
-                writer.discard()
+    tokens = {"char": CharLevel(), "word": WordLevel(min_count, max_vocab),
+              "bpe": BPELevel(vocab_size)}[level]
+    created = not out.exists()
+    try:
+        with lock_run_directory(out):
+            _prepare_into(out, level, tokens, streams, held_out, meter, raw,
+                          (valid_fraction, test_fraction), on_notice)
+    except BaseException:
+        if created:  # a failed preparation leaves no directory it made
+            (out / ".lock").unlink(missing_ok=True)
+            out.rmdir()
+        raise
     return TokenFile(out)
+
+
+def _prepare_into(out, level, tokens, streams, held_out, meter, raw, fractions, on_notice):
+    writers = {name: _TokenWriter(out, name) for name in SPLITS}
+    provisional = ProvisionalIds(out / ".provisional.bin.partial") if level == "word" else None
+    tokens.provisional = provisional
+    try:
+        vocab, total = tokens.vocabulary(streams["train"], meter)
+        dtype, encode = token_dtype(len(vocab)), tokens.encoder(vocab)
+        limits = {"train": None, "valid": None, "test": None} if held_out else \
+            _split_limits(total, *fractions)
+        if provisional is not None:
+            _route_ids(provisional.final_ids(), writers, dtype, limits)
+        else:
+            _route_text(tokens.blocks(streams["train"], meter, "encode"), encode, writers,
+                        dtype, limits, tokens.cut_from)
+        for name in held_out:
+            for block in tokens.blocks(streams[name], meter, f"encode {name}"):
+                writers[name].write(encode(block), dtype,
+                                    None if level == "word" else len(block))
+        meta = _meta(level, vocab, dtype, writers, streams, raw, held_out, fractions)
+        for stream in (s for group in streams.values() for s in group):
+            for notice in stream.notices() if on_notice else ():
+                on_notice(notice)
+        for writer in writers.values():
+            writer.finish()
+        vocab.save(out / "vocab.json")
+        if level == "bpe":
+            vocab.save_tokenizer(out / "tokenizer.json")
+        write_atomically(out / "meta.json", json.dumps(meta, indent=1).encode("utf-8"))
+    finally:
+        for writer in writers.values():
+            writer.discard()
+        if provisional is not None:
+            provisional.discard()
 
 
 def _check_arguments(sources, level, min_count, max_vocab, vocab_size, valid_fraction,
@@ -151,166 +161,44 @@ class _Meter:
             self.progress(self.done, self.total, self.phase)
 
 
-def _texts(streams, meter, phase):
-    for stream in streams:
-        yield from meter.reading(stream, phase)
+def _split_limits(total, valid_fraction, test_fraction):
+    """Where the training text's splits end, as ``split_ids`` rounds them (in tokens; in
+    characters for bpe), ``None`` for the last."""
+    train_end = int(round(total * (1 - valid_fraction - test_fraction)))
+    return {"train": train_end, "valid": train_end + int(round(total * valid_fraction)),
+            "test": None}
 
 
-def _lines(streams, meter, phase):
-    """Whole lines (with their line end), each file's last line flushed at its end."""
-    for stream in streams:
-        tail = ""
-        for text in meter.reading(stream, phase):
-            lines = (tail + text).splitlines(keepends=True)
-            tail = "" if _ends_line(lines[-1]) else lines.pop()
-            if lines:
-                yield lines
-        if tail:
-            yield [tail]
-
-
-def _ends_line(line):
-    return line.splitlines()[0] != line if line else True
-
-
-def _vocabulary(streams, level, min_count, max_vocab, vocab_size, meter):
-    """First pass -> (vocab, totals: {"tokens", "characters"} of the training text)."""
-    phase = "vocabulary"
-    if level == "char":
-        seen = np.zeros(0x110000, bool)
-        for text in _texts(streams, meter, phase):
-            seen[_code_points(text)] = True
-        vocab = Vocab([chr(c) for c in np.flatnonzero(seen)], "char", [NULL, UNK])
-        characters = sum(s.characters for s in streams)
-        return vocab, {"tokens": characters, "characters": characters}
-    if level == "word":
-        counts, tokens = Counter(), 0
-        for lines in _lines(streams, meter, phase):
-            words = _words(lines)
-            counts.update(words)
-            tokens += len(words)
-        vocab = Vocab.from_word_counts(counts, min_count, max_vocab)
-        return vocab, {"tokens": tokens, "characters": sum(s.characters for s in streams)}
-    from .bpe import train_bpe
-
-    vocab = train_bpe(_texts(streams, meter, phase), vocab_size)
-    return vocab, {"tokens": None, "characters": sum(s.characters for s in streams)}
-
-
-def _code_points(text):
-    return np.frombuffer(text.encode("utf-32-le"), np.uint32)
-
-
-def _words(lines):
-    """``tokenize_words`` of whole lines."""
-    words = []
-    for line in lines:
-        split = line.split()
-        if split:
-            words += split
-            words.append(EOS)
-    return words
-
-
-def _encoder(vocab):
-    """-> encode(block) -> ids, for the blocks the second pass reads at this level
-    (text chunks, lists of whole lines, texts cut at line starts)."""
-    unk = vocab.index[UNK]
-    if vocab.level == "char":
-        table = np.full(0x110000, unk, np.int64)
-        for token, k in vocab.index.items():
-            if len(token) == 1:
-                table[ord(token)] = k
-        return lambda text: table[_code_points(text)]
-    if vocab.level == "word":
-        get = vocab.index.get
-        return lambda lines: np.fromiter((get(w, unk) for w in _words(lines)), np.int64)
-    return vocab.encode_pieces
-
-
-def _blocks(streams, level, meter, phase):
-    """The second pass's blocks: text chunks (char), lists of lines (word), texts cut at
-    a line start followed by a non-space (bpe)."""
-    if level == "char":
-        yield from _texts(streams, meter, phase)
-    elif level == "word":
-        yield from _lines(streams, meter, phase)
-    else:
-        from .bpe import LINE_START
-
-        tail = ""
-        for text in _texts(streams, meter, phase):
-            text = tail + text
-            cut = _last_match(LINE_START, text)
-            if cut:
-                yield text[:cut]
-                text = text[cut:]
-            tail = text
-        if tail:
-            yield tail
-
-
-def _last_match(pattern, text):
-    last = 0
-    for match in pattern.finditer(text, max(0, len(text) - (1 << 16))):
-        last = match.start()
-    if not last:
-        for match in pattern.finditer(text):
-            last = match.start()
-    return last
-
-
-def _encode_into(streams, encode, writer, dtype, meter, phase, level):
-    for block in _blocks(streams, level, meter, phase):
-        writer.write(encode(block), dtype, None if level == "word" else len(block))
-
-
-def _split_limits(totals, level, valid_fraction, test_fraction):
-    """The training text's split ends, as ``split_ids`` rounds them: in tokens (char,
-    word) or in characters (bpe, each moved on to the next line start)."""
-    n = totals["characters"] if level == "bpe" else totals["tokens"]
-    train_end = int(round(n * (1 - valid_fraction - test_fraction)))
-    valid_end = train_end + int(round(n * valid_fraction))
-    return {"train": train_end, "valid": valid_end, "test": None}
-
-
-def _encode_split(streams, encode, writers, dtype, meter, level, limits):
-    """Second pass over the training text, each token (bpe: each text block) to the
-    split it falls in."""
-    split, position = 0, 0  # the split being written; tokens (chars for bpe) so far
-    for block in _blocks(streams, level, meter, "encode"):
-        if level == "bpe":
-            while SPLITS[split] != "test" and position + len(block) > limits[SPLITS[split]]:
-                cut = _line_start_from(block, limits[SPLITS[split]] - position)
-                if cut is None:
-                    break
-                writers[SPLITS[split]].write(encode(block[:cut]), dtype, cut)
-                block, position, split = block[cut:], position + cut, split + 1
-            if block:
-                writers[SPLITS[split]].write(encode(block), dtype, len(block))
-                position += len(block)
-            continue
-        ids, start = encode(block), 0
-        while True:  # the ids of the block, cut where a split ends (a split may be empty)
-            name = SPLITS[split]
-            end = len(ids) if name == "test" else min(len(ids), start + limits[name] - position)
-            writers[name].write(ids[start:end], dtype, end - start if level == "char" else None)
+def _route_ids(chunks, writers, dtype, limits):
+    """Each id of ``chunks`` (arrays, in text order) to the split it falls in."""
+    split, position = 0, 0  # the split being written, the ids written so far
+    for ids in chunks:
+        start = 0
+        while True:  # the chunk, cut where a split ends (a split may be empty)
+            name, end = SPLITS[split], len(ids)
+            if limits[name] is not None:
+                end = min(end, start + limits[name] - position)
+            writers[name].write(ids[start:end], dtype, None)
             position, start = position + end - start, end
-            if name != "test" and position == limits[name]:
+            if limits[name] is not None and position == limits[name]:
                 split += 1
             elif start == len(ids):
                 break
 
 
-def _line_start_from(block, offset):
-    """The first place >= ``offset`` in ``block`` where it may be cut (a line start; the
-    block's own start counts as one), or None when there is none in it."""
-    from .bpe import LINE_START
-
-    if offset <= 0:
-        return 0
-    match = LINE_START.search(block, offset)
-    return None if match is None else match.start()
+def _route_text(blocks, encode, writers, dtype, limits, cut_from):
+    """Each text block, encoded, to the split it falls in: a split ends at the first place
+    ``cut_from`` allows from its limit (in characters)."""
+    split, position = 0, 0  # the split being written, the characters written so far
+    for block in blocks:
+        while limits[SPLITS[split]] is not None and position + len(block) >= limits[SPLITS[split]]:
+            cut = cut_from(block, limits[SPLITS[split]] - position)
+            if cut is None:  # no place to cut here: the split ends in a later block
+                break
+            writers[SPLITS[split]].write(encode(block[:cut]), dtype, cut)
+            block, position, split = block[cut:], position + cut, split + 1
+        writers[SPLITS[split]].write(encode(block), dtype, len(block))
+        position += len(block)
 
 
 class _TokenWriter:
@@ -320,15 +208,14 @@ class _TokenWriter:
         self.final = out / f"{name}.bin"
         self.partial = out / f".{name}.bin.partial"
         self.file = open(self.partial, "wb")
-        self.tokens, self.characters, self.count_characters = 0, 0, True
+        self.tokens, self.characters = 0, 0
 
     def write(self, ids, dtype, characters):
+        """``characters``: those the ids spell (None where the level does not count them)."""
         self.file.write(np.asarray(ids).astype(dtype, copy=False).tobytes())
         self.tokens += len(ids)
-        if characters is None:
-            self.count_characters = False
-        else:
-            self.characters += characters
+        self.characters = None if characters is None or self.characters is None \
+            else self.characters + characters
 
     def finish(self):
         self.file.close()
@@ -345,8 +232,7 @@ def _meta(level, vocab, dtype, writers, streams, raw, held_out, fractions):
     return {
         "format": FORMAT, "version": VERSION, "level": level, "dtype": dtype.name,
         "vocab_size": len(vocab), "raw_text": bool(raw),
-        "splits": {name: {"tokens": w.tokens,
-                          "characters": w.characters if w.count_characters else None}
+        "splits": {name: {"tokens": w.tokens, "characters": w.characters}
                    for name, w in writers.items()},
         "split_by": "files" if held_out else {"valid_fraction": fractions[0],
                                               "test_fraction": fractions[1]},

@@ -92,7 +92,7 @@ class TextStream:
         held = ""
         if text.endswith("\r") and not final:
             text, held = text[:-1], "\r"
-        crlf = text.count("\r\n")
+        crlf = text.count("\r\n") if "\r" in text else 0
         if crlf:
             self.crlf += crlf
             text = text.replace("\r\n", "\n")
