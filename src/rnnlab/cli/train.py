@@ -46,6 +46,7 @@ FILE_ROLES = ("text_file", "train_file", "valid_file", "test_file")
 FILE_OPTIONS = {"text_file": "TEXT_FILE", "train_file": "--train", "valid_file": "--valid",
                 "test_file": "--test"}
 VALID_TOKENS = 1 << 20  # validation during training reads at most this many tokens
+LARGE_TEXT = 50_000_000  # bytes of a text file above which `rnnlab prepare` is suggested
 RESUMABLE_OPTIONS = [f"--{name.replace('_', '-')}" for name in RESUMABLE] + ["--sample-length",
                                                                              "--no-progress"]
 
@@ -213,6 +214,10 @@ def _read_texts(files, raw_text):
     for text in texts.values():
         for notice in text.notices:
             print(f"notice: {notice}", file=sys.stderr)
+        if text.size > LARGE_TEXT and not isinstance(text, TokenFile):
+            print(f"notice: {text.path} ({text.size / 1e6:,.0f} MB) is read into memory whole; "
+                  f"`rnnlab prepare {text.path} --out DIR` then `rnnlab train DIR` reads a "
+                  f"corpus of any size in bounded memory", file=sys.stderr)
         if not text.regular:
             print(f"notice: {text.path} is not a regular file (a pipe?): this run cannot be "
                   f"resumed, since its text cannot be read again; save the text to a file to "

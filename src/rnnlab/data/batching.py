@@ -17,7 +17,22 @@ Both give ``batches(epoch, start=0)``: the tuples (arguments of ``model.loss``) 
 epoch from batch ``start`` on; ``len()`` is the number of batches per epoch and
 ``connected`` says whether a model should carry its state from batch to batch.
 """
+import mmap
+
 import numpy as np
+
+RELEASE_EVERY = 256  # batches between two releases of a memory-mapped corpus's pages
+
+
+def release_pages(ids):
+    """Drop the pages of a memory-mapped array from this process (they stay in the page
+    cache, and are read again if touched), so that its resident memory does not grow
+    as a corpus larger than memory is read; nothing for an array in memory."""
+    base = ids
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        base.madvise(mmap.MADV_DONTNEED)
 
 
 def token_ids(ids):
@@ -55,6 +70,8 @@ class LanguageModelBatches:
             # the next token of the last one used is ids[N M K], or ids[0] when there is none
             yield (np.asarray(self.ids[at], dtype=np.int64),
                    np.asarray(self.ids[(at + 1) % len(self.ids)], dtype=np.int64))
+            if k % RELEASE_EVERY == RELEASE_EVERY - 1:
+                release_pages(self.ids)
 
 
 class PaddedBatches:

@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from .batching import release_pages
 from .vocab import EOS, NULL, UNK, Vocab
 
 # where str.splitlines ends a line; "\r\n" gives two, the second an empty line (no <eos>)
@@ -151,23 +152,30 @@ class WordLevel:
 
     def vocabulary(self, streams, meter):
         """Counts every word, writing each token's provisional id to ``self.provisional``
-        (a ProvisionalIds) -> (vocab, the text's tokens). The blocks' words are looked up
-        in worker processes, one per core (``_block_ids``), in order."""
-        provisional = self.provisional
+        (a ProvisionalIds) -> (vocab, the text's tokens).
+
+        The first block is read here; the words of the others are looked up in worker
+        processes, one per core, in the words known after the first block
+        (``_block_ids``); only the words new to them are looked up here."""
         ids_of = _FirstSeenIds({LINE_END: 0})
-        counts = np.zeros(0, np.int64)
-        for words, local_ids in _in_workers(_block_ids, self.blocks(streams, meter, "vocabulary")):
-            table = np.fromiter(map(ids_of.__getitem__, words), np.int64, len(words))
-            ids = table[local_ids]
-            provisional.write(ids)
-            counts = _add_counts(counts, np.bincount(ids, minlength=len(ids_of)))
+        counts = _Counts()
+        blocks = iter(self.blocks(streams, meter, "vocabulary"))
+        first = next(blocks, None)
+        if first is not None:
+            counts.add(self.provisional.write(word_ids(first, ids_of.__getitem__)))
+        for new_words, ids in _in_workers(_block_ids, blocks, _know, (dict(ids_of),)):
+            table = np.fromiter(map(ids_of.__getitem__, new_words), np.int64, len(new_words))
+            new = ids < 0
+            ids[new] = table[-ids[new] - 1]
+            counts.add(self.provisional.write(ids))
+        counts = counts.total
         words = list(ids_of)  # in provisional id order: LINE_END is 0
         vocab = Vocab.from_word_counts(Counter(dict(zip(words[1:], counts[1:].tolist()))),
                                        self.min_count, self.max_vocab)
         unk = vocab.index[UNK]
-        provisional.remap = np.array([vocab.index[EOS]] + [vocab.index.get(w, unk) for w in words[1:]],
-                                     np.int64)
-        return vocab, provisional.tokens
+        self.provisional.remap = np.array(
+            [vocab.index[EOS]] + [vocab.index.get(w, unk) for w in words[1:]], np.int64)
+        return vocab, self.provisional.tokens
 
     @staticmethod
     def blocks(streams, meter, phase):
@@ -216,18 +224,49 @@ def word_ids(block, id_of):
     return ids[~empty]
 
 
+_KNOWN = {}  # in a worker process: word -> provisional id, the words known when it started
+
+
+def _know(known):
+    global _KNOWN
+    _KNOWN = known
+
+
 def _block_ids(block):
-    """-> (the block's distinct words in the order first seen (LINE_END first), each
-    token's index among them)."""
-    ids_of = _FirstSeenIds({LINE_END: 0})
-    ids = word_ids(block, ids_of.__getitem__)
-    return list(ids_of), ids.astype(np.int32)
+    """-> (the block's words not in _KNOWN, in the order first seen; each token's id:
+    a known word's provisional id, -(k + 1) for the k-th new word)."""
+    ids_of = _NewWords(_KNOWN)
+    return ids_of.new, word_ids(block, ids_of.__getitem__)
 
 
-def _in_workers(function, items, ahead=2):
-    """``map(function, items)`` in order, on one worker process per core (at most
-    ``ahead`` items per worker in flight, so memory stays bounded); in this process
-    when there is one core or one item."""
+class _NewWords(dict):
+    """The known words' ids; a word not known gets -(k + 1), k its rank among the new."""
+
+    def __init__(self, known):
+        super().__init__(known)
+        self.new = []
+
+    def __missing__(self, word):
+        self.new.append(word)
+        self[word] = value = -len(self.new)
+        return value
+
+
+class _Counts:
+    def __init__(self):
+        self.total = np.zeros(0, np.int64)
+
+    def add(self, ids):
+        counts = np.bincount(ids)
+        if len(counts) > len(self.total):
+            self.total = np.concatenate([self.total, np.zeros(len(counts) - len(self.total), np.int64)])
+        self.total[: len(counts)] += counts
+
+
+def _in_workers(function, items, initializer, initargs, ahead=2):
+    """``map(function, items)`` in order, on one worker process per core (started with
+    ``initializer(*initargs)``; at most ``ahead`` items per worker in flight, so memory
+    stays bounded); in this process when there is one core or one item."""
     items = iter(items)
     first = next(items, None)
     if first is None:
@@ -235,10 +274,11 @@ def _in_workers(function, items, ahead=2):
     second = next(items, None)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if second is None or cores < 2:
+        initializer(*initargs)
         yield from map(function, (first,) if second is None else (first, second))
         yield from map(function, items)
         return
-    with ProcessPoolExecutor(cores) as pool:
+    with ProcessPoolExecutor(cores, initializer=initializer, initargs=initargs) as pool:
         pending = deque(pool.submit(function, item) for item in (first, second))
         for item in items:
             if len(pending) >= ahead * cores:
@@ -264,8 +304,10 @@ class ProvisionalIds:
         self.path, self.file, self.tokens, self.remap = path, open(path, "wb"), 0, None
 
     def write(self, ids):
+        """Appends ``ids`` -> ``ids``."""
         self.file.write(ids.astype(np.uint32).tobytes())
         self.tokens += len(ids)
+        return ids
 
     def final_ids(self, chunk_tokens=1 << 22):
         """The text's ids in the vocabulary, a chunk at a time."""
@@ -275,18 +317,12 @@ class ProvisionalIds:
         ids = np.memmap(self.path, np.uint32, mode="r", shape=(self.tokens,))
         for start in range(0, self.tokens, chunk_tokens):
             yield self.remap[ids[start : start + chunk_tokens]]
+            release_pages(ids)
 
     def discard(self):
         self.file.close()
         if self.path.exists():
             self.path.unlink()
-
-
-def _add_counts(total, counts):
-    if len(counts) > len(total):
-        total = np.concatenate([total, np.zeros(len(counts) - len(total), np.int64)])
-    total[: len(counts)] += counts
-    return total
 
 
 def _last_break(text):

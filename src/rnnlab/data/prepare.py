@@ -74,7 +74,7 @@ def prepare(sources, out, level="char", min_count=1, max_vocab=None, vocab_size=
             (out / ".lock").unlink(missing_ok=True)
             out.rmdir()
         raise
-    return TokenFile(out)
+    return TokenFile(out, check_ids=False)  # written just now
 
 
 def _prepare_into(out, level, tokens, streams, held_out, meter, raw, fractions, on_notice):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .batching import release_pages
 from .prepare import FORMAT, SPLITS, VERSION
 from .text import CorpusError
 from .vocab import Vocab
@@ -130,7 +131,9 @@ class TokenFile:
             for name, ids in self.splits.items():
                 for start in range(0, len(ids), SCAN_TOKENS):
                     chunk = ids[start : start + SCAN_TOKENS]
-                    if chunk.max() >= V:
+                    top = chunk.max()
+                    release_pages(ids)
+                    if top >= V:
                         at = start + int(np.argmax(chunk >= V))
                         raise CorpusError(f"{self.directory / (name + '.bin')}: id {int(ids[at])} "
                                           f"at token {at:,} is outside the vocabulary of "

@@ -2,7 +2,7 @@
 token of a text (``rnnlab eval``)."""
 import numpy as np
 
-from ..data.batching import token_ids
+from ..data.batching import RELEASE_EVERY, release_pages, token_ids
 from ..functional.losses import token_softmax_loss
 
 
@@ -36,10 +36,12 @@ def evaluate_tokens(model, ids, rows=32, seq_length=100):
     x, y = ids[: R * L].reshape(R, L), ids[1 : R * L + 1].reshape(R, L)  # (R, L)
     total, states = 0.0, None
     with model.inference():
-        for start in range(0, L, seq_length):
+        for k, start in enumerate(range(0, L, seq_length)):
             loss, states = _chunk_loss(model, x[:, start : start + seq_length],
                                        y[:, start : start + seq_length], states)
             total += loss
+            if k % RELEASE_EVERY == RELEASE_EVERY - 1:
+                release_pages(ids)
         if R * L < count:  # the tail continues the last row
             loss, _ = _chunk_loss(model, ids[None, R * L : count], ids[None, R * L + 1 :],
                                   _rows(states, slice(R - 1, R)))
