@@ -236,7 +236,7 @@ def _block_ids(block):
     """-> (the block's words not in _KNOWN, in the order first seen; each token's id:
     a known word's provisional id, -(k + 1) for the k-th new word)."""
     ids_of = _NewWords(_KNOWN)
-    return ids_of.new, word_ids(block, ids_of.__getitem__)
+    return ids_of.new, word_ids(block, ids_of.__getitem__).astype(np.int32)  # half to send
 
 
 class _NewWords(dict):
