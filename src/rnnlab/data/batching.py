@@ -45,7 +45,9 @@ def token_ids(ids):
 class LanguageModelBatches:
     connected = True
 
-    def __init__(self, ids, batch_size, seq_length):
+    def __init__(self, ids, batch_size, seq_length, rows=None):
+        """``rows`` = (start, stop): only those rows of every batch (one process's share
+        in data-parallel training; default all N)."""
         self.ids = ids = token_ids(ids)
         self.N, self.M = int(batch_size), int(seq_length)
         if self.N < 1 or self.M < 1:
@@ -55,14 +57,23 @@ class LanguageModelBatches:
         if self.K == 0:
             raise ValueError(f"data: {len(ids)} tokens cannot fill one batch of "
                              f"batch_size x seq_length = {self.N} x {self.M}; use smaller ones")
-        self.row_starts = np.arange(self.N) * (self.M * self.K)  # (N,) row n: tokens n M K ..
+        start, stop = rows or (0, self.N)
+        if not 0 <= start < stop <= self.N:
+            raise ValueError(f"rows: expected 0 <= start < stop <= {self.N}, got {rows}")
+        self.sharded = (start, stop) != (0, self.N)
+        # row n holds tokens n M K .. (n + 1) M K
+        self.row_starts = np.arange(start, stop) * (self.M * self.K)
 
     def __len__(self):
         return self.K
 
     @property
     def tokens_per_batch(self):
-        return self.N * self.M
+        return len(self.row_starts) * self.M
+
+    def rows(self, start, stop):
+        """The same batches, rows ``start`` .. ``stop`` of each."""
+        return LanguageModelBatches(self.ids, self.N, self.M, rows=(start, stop))
 
     def batches(self, epoch=0, start=0):
         for k in range(start, self.K):

@@ -23,6 +23,18 @@ class Layer:
         self.training = True
         self.dtype = np.dtype(np.float32)
         self.rng = np.random.default_rng()
+        self.row_shard = None  # (start, stop, total): this process's rows of a global batch
+
+    def dropout_mask(self, shape, rate, dtype=None, row_axis=0):
+        """An inverted dropout mask (``dropout_mask``) from this layer's generator; with a
+        ``row_shard`` (data-parallel training) drawn for all ``total`` rows of the global
+        batch and cut to this process's, so every process draws what one would."""
+        dtype = np.dtype(dtype or self.dtype)
+        if self.row_shard is None:
+            return dropout_mask(self.rng, shape, rate, dtype)
+        start, stop, total = self.row_shard
+        whole = dropout_mask(self.rng, shape[:row_axis] + (total,) + shape[row_axis + 1:], rate, dtype)
+        return whole[(slice(None),) * row_axis + (slice(start, stop),)]
 
     def build(self, input_shape, dtype=np.float32, rng=None):
         """Create the parameters for inputs of ``input_shape`` (without the batch axis;

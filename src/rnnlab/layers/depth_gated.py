@@ -11,7 +11,7 @@ every step, and its dlower_c the extra gradient on c^{k-1} at every step.
 import numpy as np
 
 from ..functional.lstm import DEPTH_GATE_KEYS, GATE_ORDER, lstm_backward, lstm_bias, lstm_forward
-from .base import check_positive_int, dropout_mask
+from .base import check_positive_int
 from .initializers import glorot_uniform, orthogonal, zeros
 from .lstm import lstm_parameter_gradients
 from .recurrent import Recurrent
@@ -49,7 +49,7 @@ class DepthGatedLSTM(Recurrent):
     def _recurrent_mask(self, N):
         """One mask per layer, (num_layers, N, H)."""
         shape = (self.num_layers, N, self.units)
-        return dropout_mask(self.rng, shape, self.recurrent_dropout, self.dtype)
+        return self.dropout_mask(shape, self.recurrent_dropout, row_axis=1)
 
     def _depth_gate(self, k):
         if k == 0:

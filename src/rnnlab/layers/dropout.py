@@ -1,6 +1,6 @@
 """Dropout (inverted): during training y = x * m, m = [u >= p] / (1 - p) per element;
 at inference y = x. Backward: dx = dy * m."""
-from .base import Layer, check_fraction, dropout_mask
+from .base import Layer, check_fraction
 
 
 class Dropout(Layer):
@@ -15,7 +15,7 @@ class Dropout(Layer):
         self._keep = None
         if not self.training or self.rate == 0:
             return x
-        self._keep = dropout_mask(self.rng, x.shape, self.rate, x.dtype)
+        self._keep = self.dropout_mask(x.shape, self.rate, x.dtype)
         return x * self._keep
 
     def backward(self, dy):

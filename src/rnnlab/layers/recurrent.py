@@ -34,7 +34,7 @@ import numpy as np
 
 from ..functional.checks import ShapeChecker
 from .alignment import alignment_from_mask
-from .base import Layer, check_fraction, check_positive_int, check_rank, dropout_mask
+from .base import Layer, check_fraction, check_positive_int, check_rank
 
 
 class Recurrent(Layer):
@@ -96,7 +96,7 @@ class Recurrent(Layer):
 
     def _recurrent_mask(self, N):
         """The variational recurrent dropout mask of one batch, (N, P)."""
-        return dropout_mask(self.rng, (N, self.output_size), self.recurrent_dropout, self.dtype)
+        return self.dropout_mask((N, self.output_size), self.recurrent_dropout)
 
     def stepper(self, N, start=0):
         """For inference one step at a time (sampling): -> step(x (N, D), states) ->
@@ -163,7 +163,7 @@ class Recurrent(Layer):
         states = self._initial_states(initial_state, N)
         input_keep = recurrent_mask = None
         if self.training and self.dropout:
-            input_keep = dropout_mask(self.rng, (N, 1, D), self.dropout, self.dtype)
+            input_keep = self.dropout_mask((N, 1, D), self.dropout)
             x = x * input_keep
         if self.training and self.recurrent_dropout:
             recurrent_mask = self._recurrent_mask(N)

@@ -27,7 +27,8 @@ improvement stop the run; so do ``max_time`` seconds and ``max_iterations`` upda
 A checkpoint is also written every ``checkpoint_every`` updates and whenever
 ``checkpoint_minutes`` of training have passed since the last one. The run is
 deterministic given ``seed`` (data order and dropout masks), and a resumed run
-continues bit for bit.
+continues bit for bit. With ``communicator`` (mpi4py) the run is data-parallel over its
+ranks (``parallel``): the same computation as one process, rank 0 writing.
 """
 import math
 import time
@@ -55,6 +56,7 @@ from .checkpoint import (
     set_rng_states,
 )
 from .evaluation import evaluate_loss
+from .parallel import ParallelError, Ranks, shard_rows
 from .progress import JsonlLog, Progress, perplexity
 
 SETTINGS = ("batch_size", "seq_length", "num_epochs", "print_every", "learning_rate",
@@ -67,9 +69,17 @@ class TrainingError(RuntimeError):
     """Training went wrong in a way more steps will not fix (divergence)."""
 
 
-def make_batches(split, batch_size, seq_length, seed):
+def make_batches(split, batch_size, seq_length, seed, ranks=None):
     """A batcher from a split of ``data``: ids -> LanguageModelBatches, a tuple of
-    columns -> PaddedBatches, a batcher as it is."""
+    columns -> PaddedBatches, a batcher as it is; over several ``ranks``, this rank's
+    rows of connected batches."""
+    if ranks is not None and ranks.size > 1:
+        if isinstance(split, LanguageModelBatches):
+            return split.rows(*ranks.rows(split.N))
+        if hasattr(split, "batches") or isinstance(split, tuple):
+            raise ParallelError("data: data-parallel training takes token ids or connected "
+                                "language-model batches")
+        return LanguageModelBatches(split, batch_size, seq_length, rows=ranks.rows(batch_size))
     if hasattr(split, "batches"):
         return split
     if isinstance(split, tuple):
@@ -83,7 +93,8 @@ class Solver:
                  grad_clip=5.0, schedule=None, warmup=0, eval_every=None, eval_batches=None,
                  patience=None, max_time=None, max_iterations=None, checkpoint_dir=None,
                  checkpoint_every=None, checkpoint_minutes=None, keep_last=3, log_path=None,
-                 vocab=None, seed=0, loss_sum_over_time=False, verbose=True, progress=None):
+                 vocab=None, seed=0, loss_sum_over_time=False, verbose=True, progress=None,
+                 communicator=None):
         if "train" not in data:
             raise ValueError(f"data: expected a 'train' entry, got keys {sorted(data)}")
         for name in ("num_epochs", "print_every", "batch_size", "seq_length"):
@@ -96,6 +107,8 @@ class Solver:
                                           and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name}: expected a positive finite number"
                                  f"{'' if name == 'learning_rate' else ' or None'}, got {value!r}")
+        self.ranks = Ranks(communicator)
+        verbose = verbose and self.ranks.root  # rank 0 alone prints, logs and saves
         self.model, self.vocab, self.verbose, self.progress_bar = model, vocab, verbose, progress
         self.batch_size, self.seq_length, self.num_epochs = batch_size, seq_length, num_epochs
         self.print_every, self.learning_rate = print_every, learning_rate
@@ -106,17 +119,22 @@ class Solver:
         self.checkpoint_minutes = checkpoint_minutes
         self.saved_at, self.saved_iteration = 0.0, None  # wall_time and iteration of the last save
         self.loss_sum_over_time = bool(loss_sum_over_time)
-        self.train_data = make_batches(data["train"], batch_size, seq_length, seed)
-        self.val_data = None if data.get("val") is None else make_batches(
+        self.train_data = make_batches(data["train"], batch_size, seq_length, seed, self.ranks)
+        self.val_data = None if data.get("val") is None else self._validation_batches(
             data["val"], batch_size, seq_length, seed)
+        if self.ranks.size > 1:
+            shard_rows(model, self.ranks.rows(batch_size) + (batch_size,))
         self.optimizer = make_optimizer(optimizer, learning_rate)
         if schedule is None:
             schedule = ExponentialDecay(learning_rate_decay) if learning_rate_decay != 1 else Constant()
         self.schedule = Warmup(warmup, schedule) if warmup else schedule
-        self.checkpoints = None if checkpoint_dir is None else CheckpointManager(checkpoint_dir, keep_last)
+        self.saving = checkpoint_dir is not None  # the same on every rank: saves are collective
+        self.checkpoints = CheckpointManager(checkpoint_dir, keep_last) \
+            if self.saving and self.ranks.root else None
         if log_path is None and checkpoint_dir is not None:
             log_path = f"{checkpoint_dir}/log.jsonl"
-        self.log_path = log_path
+        self.log_path = log_path if self.ranks.root else None
+        self.shared_flags = (False, False)  # rank 0's clock: (time is up, a checkpoint is due)
         seed_layers(model, seed)
         self.iteration, self.epoch, self.position = 0, 0, 0
         self.iters, self.losses, self.val_history = [], [], []
@@ -137,6 +155,7 @@ class Solver:
             total = min(total, self.max_iterations)
         progress = Progress(total, self.verbose, self.progress_bar, initial=self.iteration)
         start, done = time.perf_counter() - self.wall_time, False
+        self.started = start
         try:
             while self.epoch < self.num_epochs and not done:
                 if self.position == 0 and self.train_data.connected:
@@ -158,7 +177,7 @@ class Solver:
                         self._evaluate_and_keep(log, progress, total)
                         self._keep_if_best()
                         done = self.stopped_because is not None
-            if self.checkpoints is not None and self.saved_iteration != self.iteration:
+            if self.saving and self.saved_iteration != self.iteration:
                 self.save()
         finally:
             progress.close()
@@ -170,6 +189,11 @@ class Solver:
         lr = self.learning_rate * self.schedule(self.iteration, self.epoch)
         optimizer.learning_rate = lr
         loss = model.loss(*batch)
+        if self.ranks.size > 1:  # the global batch's loss and gradients, the shared flags
+            loss, stop, *self.shared_flags = self.ranks.average(model.grads, [
+                loss, self.stop_requested, *self._clock_flags()])
+            self.stop_requested = stop > 0
+            self.shared_flags = tuple(flag > 0 for flag in self.shared_flags)
         if self.first_loss is None:
             self.first_loss = loss
         if not math.isfinite(loss):
@@ -185,7 +209,7 @@ class Solver:
         grad_norm = clip_global_norm(grads, self.grad_clip or math.inf, scale)
         optimizer.step(model.params, grads)
         self.iteration += 1
-        self.tokens += getattr(self.train_data, "tokens_per_batch", 0)
+        self.tokens += getattr(self.train_data, "tokens_per_batch", 0) * self.ranks.size
         self.iters.append(self.iteration)
         self.losses.append(loss)
         return {"iteration": self.iteration,
@@ -206,11 +230,11 @@ class Solver:
             progress.report(record, remaining)
         if evaluate:
             self._keep_if_best()
-        if self.checkpoints and self._checkpoint_due() and self.saved_iteration != self.iteration:
+        if self.saving and self._checkpoint_due() and self.saved_iteration != self.iteration:
             self.save()
         if self.max_iterations and self.iteration >= self.max_iterations:
             self.stopped_because = f"max_iterations ({self.max_iterations})"
-        if self.max_time and self.wall_time >= self.max_time:
+        if self._time_is_up():
             self.stopped_because = f"max_time ({self.max_time} s)"
         if self.stop_requested:
             self.stopped_because = "interrupted"
@@ -218,8 +242,27 @@ class Solver:
 
     def _checkpoint_due(self):
         every = self.checkpoint_every and self.iteration % self.checkpoint_every == 0
-        minutes = self.checkpoint_minutes and self.wall_time - self.saved_at >= 60 * self.checkpoint_minutes
-        return bool(every or minutes)
+        return bool(every or self._minutes_passed())
+
+    def _minutes_passed(self):
+        if self.ranks.size > 1:
+            return self.shared_flags[1]
+        return bool(self.checkpoint_minutes and
+                    self.wall_time - self.saved_at >= 60 * self.checkpoint_minutes)
+
+    def _time_is_up(self):
+        if self.ranks.size > 1:
+            return self.shared_flags[0]
+        return bool(self.max_time and self.wall_time >= self.max_time)
+
+    def _clock_flags(self):
+        """Rank 0's clock as the update's gradients are shared: (time is up, a checkpoint
+        is due), acted on by every rank after the update."""
+        if not self.ranks.root:
+            return [False, False]
+        now = time.perf_counter() - self.started
+        return [bool(self.max_time and now >= self.max_time),
+                bool(self.checkpoint_minutes and now - self.saved_at >= 60 * self.checkpoint_minutes)]
 
     def _evaluate_and_keep(self, log, progress, total):
         """The validation loss; keeps the best checkpoint, feeds the schedule, counts
@@ -245,9 +288,10 @@ class Solver:
     def _keep_if_best(self):
         """Checkpoint a new best (after its log line is written: the log never lacks an
         update that a checkpoint holds)."""
-        if self.checkpoints is not None and self.val_history[-1:] == [(self.iteration, self.best_val)]:
+        if self.saving and self.val_history[-1:] == [(self.iteration, self.best_val)]:
             self.save()
-            self.checkpoints.mark_best(self.iteration, self.best_val)
+            if self.checkpoints is not None:
+                self.checkpoints.mark_best(self.iteration, self.best_val)
 
     def _log_evaluation(self, log, val):
         """An evaluation line in the log (and on the screen) at an epoch's end."""
@@ -271,7 +315,18 @@ class Solver:
         carried = self.model.carried_states()
         loss = evaluate_loss(self.model, data, self.eval_batches)
         self.model.set_carried_states(carried)
+        if getattr(data, "sharded", False):  # each rank read its rows: their mean
+            (loss,) = self.ranks.average({}, [loss])
         return loss
+
+    def _validation_batches(self, split, batch_size, seq_length, seed):
+        """Validation over the ranks' rows when they divide its rows; else every rank
+        reads all of it (and finds the same loss)."""
+        batches = make_batches(split, batch_size, seq_length, seed)
+        if self.ranks.size > 1 and isinstance(batches, LanguageModelBatches) \
+                and batches.N % self.ranks.size == 0:
+            return batches.rows(*self.ranks.rows(batches.N))
+        return batches
 
     # -- checkpoints -----------------------------------------------------------------
     def state(self):
@@ -280,7 +335,9 @@ class Solver:
         carried = {}
         for path, states in self.model.carried_states().items():
             carried[path] = None if states is None else len(states)
-            for k, s in enumerate(states or ()):
+            # every rank's rows, in order: the checkpoint holds the whole batch's states
+            gathered = self.ranks.gather_rows(list(states)) if states else None
+            for k, s in enumerate(gathered or ()):  # (None on the other ranks)
                 arrays[f"carried/{path}/{k}"] = s
         state = {
             "settings": {name: getattr(self, name) for name in SETTINGS},
@@ -303,8 +360,9 @@ class Solver:
                                 f"({bad!r}); the training diverged: lower the learning rate "
                                 f"(now {self.optimizer.learning_rate:.3g}); nothing was saved "
                                 f"from these weights")
-        arrays, state = self.state()
-        path = self.checkpoints.save(self.iteration, self.model, self.vocab, arrays, state)
+        arrays, state = self.state()  # on every rank: it gathers the carried states
+        path = None if self.checkpoints is None else self.checkpoints.save(
+            self.iteration, self.model, self.vocab, arrays, state)
         self.saved_at, self.saved_iteration = self.wall_time, self.iteration
         return path
 
@@ -331,8 +389,10 @@ class Solver:
             state["optimizer_step"])
         self.schedule = schedule_from_state(state["schedule"])
         set_rng_states(self.model, state["rng"])
+        start, stop = self.ranks.rows(self.batch_size)  # this rank's rows of the saved batch
         self.model.set_carried_states({
-            path: None if count is None else [arrays[f"carried/{path}/{k}"] for k in range(count)]
+            path: None if count is None else [arrays[f"carried/{path}/{k}"][start:stop]
+                                              for k in range(count)]
             for path, count in state["carried"].items()})
         self.iteration, self.epoch, self.position = state["iteration"], state["epoch"], state["position"]
         history = state["history"]
