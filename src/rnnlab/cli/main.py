@@ -2,9 +2,11 @@
 import argparse
 import os
 import sys
+import traceback
 
 from ..data import CorpusError
 from ..train import CheckpointError, TrainingError
+from ..train.parallel import ParallelError, Ranks, launched_communicator
 from . import evaluate, inspect, prepare, sample, train
 from .options import Parser
 
@@ -47,6 +49,13 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        args.ranks = Ranks(launched_communicator())
+    except ParallelError as error:
+        print(f"rnnlab {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    if not args.ranks.root:  # rank 0 speaks for a data-parallel run
+        _quiet()
+    try:
         return args.run(args)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -55,10 +64,24 @@ def main(argv=None):
         message = str(error) if not isinstance(error, OSError) or not error.filename \
             else f"{error.filename}: {error.strerror}"
         print(f"rnnlab {args.command}: error: {message}", file=sys.stderr)
+        if isinstance(error, OSError):  # a file of rank 0's: end the other ranks' wait
+            args.ranks.abort(1)
         return 1
     except KeyboardInterrupt:
         print(f"rnnlab {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception:
+        if args.ranks.size == 1:
+            raise
+        traceback.print_exc(file=sys.__stderr__)  # a bug on one rank: stop them all
+        args.ranks.abort(1)
+
+
+def _quiet():
+    """The output of a rank other than 0 goes nowhere (rank 0 prints for the run)."""
+    devnull = open(os.devnull, "w")
+    sys.stdout = devnull
+    sys.stderr = devnull
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ SIGTERM (exit 130 / 143 after saving). A resumed run refuses any option that wou
 change the model, the data or the batches, and checks that its text is the same
 (size and sha256).
 """
+import contextlib
 import json
 import signal
 import sys
@@ -28,6 +29,7 @@ from ..optim import Cosine, ExponentialDecay
 from ..train import Solver, evaluate_loss
 from ..train.checkpoint import checkpoint_names, read_checkpoint, read_json, resolve
 from ..train.footprint import available_memory, estimated_parameters, training_bytes
+from ..train.parallel import ParallelError
 from ..train.progress import perplexity
 from .options import non_negative_int
 from .settings import (
@@ -132,17 +134,19 @@ def run(args):
     vocab = _vocabulary(training_text, settings, args.level)
     data, test = _splits(texts, vocab, settings)
     model = _build_model(settings, len(vocab))
+    ranks = _check_ranks(args.ranks, settings)
     out = Path(args.out) if args.out else Path("runs") / training_text.path.stem
-    with _claim_new_run(out):  # the run directory is ours until the run returns
+    with _on_rank_0(ranks, lambda: _claim_new_run(out)):  # ours until the run returns
         N, M = settings["batch_size"], settings["seq_length"]
         per_epoch = len(data["train"]) // (N * M)
         size = f"{len(training_text.train):,} training tokens" if isinstance(
             training_text, TokenFile) else f"{len(training_text.text):,} characters"
+        parallel = f"; {ranks.size} processes of {N // ranks.size} rows" if ranks.size > 1 else ""
         print(f"{training_text.path}: {size}, {len(vocab):,} "
               f"{settings['level']} types; {settings['num_layers']} x {settings['cell']} "
               f"{settings['hidden_size']}, {model.count_params():,} parameters; "
-              f"{settings['num_epochs']} epochs of {per_epoch} updates; run directory {out}",
-              flush=True)
+              f"{settings['num_epochs']} epochs of {per_epoch} updates{parallel}; run "
+              f"directory {out}", flush=True)
         solver = Solver(model, data, batch_size=N, seq_length=M, num_epochs=settings["num_epochs"],
                         print_every=min(50, settings["eval_every"] or 50),
                         learning_rate=settings["learning_rate"],
@@ -153,10 +157,38 @@ def run(args):
                         seed=settings["seed"], loss_sum_over_time=settings["loss_sum_over_time"],
                         checkpoint_every=settings["checkpoint_every"],
                         checkpoint_minutes=settings["checkpoint_minutes"],
-                        keep_last=settings["keep_last"], progress=False if args.no_progress else None)
-        _write_settings(out, settings, texts)
+                        keep_last=settings["keep_last"], progress=False if args.no_progress else None,
+                        communicator=ranks.communicator)
+        if ranks.root:
+            _write_settings(out, settings, texts)
         return _train(solver, out, args.sample_length, test, files.get("test_file"),
                       _characters_per_token(texts))
+
+
+def _check_ranks(ranks, settings):
+    """The ranks of a data-parallel run (``mpiexec -n K``): K must divide the batch."""
+    try:
+        ranks.rows(settings["batch_size"])
+    except ParallelError:
+        raise CLIError(f"--batch-size {settings['batch_size']}: {ranks.size} processes "
+                       f"(mpiexec -n {ranks.size}) must divide the global batch; use a "
+                       f"multiple of {ranks.size}") from None
+    return ranks
+
+
+def _on_rank_0(ranks, claim):
+    """``claim()`` (the run directory's lock) on rank 0 alone -> its context manager
+    (nothing elsewhere); a refusal there is every rank's, in one line."""
+    lock, refusal = contextlib.nullcontext(), None
+    if ranks.root:
+        try:
+            lock = claim()
+        except CLIError as error:
+            refusal = str(error)
+    refusal = ranks.broadcast(refusal)
+    if refusal:
+        raise CLIError(refusal)
+    return lock
 
 
 def _vocabulary(training, settings, level_given):
@@ -357,7 +389,7 @@ def _resume(args):
             raise CLIError(f"{option}: a resumed run keeps the settings and the directory it "
                            f"started with; start a new run to change them")
     run_dir = _run_directory(args.resume)
-    _check_not_held(run_dir, "--resume")
+    _on_rank_0(args.ranks, lambda: _check_not_held(run_dir, "--resume"))
     checkpoint = _read_run_checkpoint(args.resume)
     settings_file = run_dir / "settings.json"
     if checkpoint.state is None or not settings_file.exists():
@@ -370,7 +402,9 @@ def _resume(args):
     texts = _read_texts(files, settings["raw_text"])
     _check_same_corpus(texts, settings.get("corpus"), settings_file)
     data, test = _splits(texts, checkpoint.vocab, settings)
-    with _lock(run_dir, "--resume"):  # every check above only read; the run is ours from here
+    ranks = _check_ranks(args.ranks, settings)
+    # every check above only read; the run is ours from here
+    with _on_rank_0(ranks, lambda: _lock(run_dir, "--resume")):
         if resolve(args.resume) != checkpoint.path:  # another process saved since
             checkpoint = _read_run_checkpoint(args.resume)
         solver = Solver.resume(checkpoint, data, num_epochs=settings["num_epochs"],
@@ -378,8 +412,10 @@ def _resume(args):
                                checkpoint_every=settings["checkpoint_every"],
                                checkpoint_minutes=settings["checkpoint_minutes"],
                                keep_last=settings["keep_last"], checkpoint_dir=str(run_dir),
-                               progress=False if args.no_progress else None)
-        _write_settings(run_dir, settings, texts)
+                               progress=False if args.no_progress else None,
+                               communicator=ranks.communicator)
+        if ranks.root:
+            _write_settings(run_dir, settings, texts)
         print(f"resuming {run_dir} at update {solver.iteration} (epoch {solver.epoch})", flush=True)
         return _train(solver, run_dir, args.sample_length, test, files.get("test_file"),
                       _characters_per_token(texts))
@@ -493,6 +529,8 @@ def _train(solver, out, sample_length, test=None, test_file=None, characters_per
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if not solver.ranks.root:  # rank 0 reports, plots, tests and samples
+        return 128 + received[0] if received else 0
     model, vocab = solver.model, solver.vocab
     best = f" (best validation loss {solver.best_val:.4f} at update {solver.best_iteration})" \
         if solver.best_val is not None else ""
