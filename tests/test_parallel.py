@@ -105,3 +105,19 @@ def test_sigint_stops_every_rank_after_one_update_with_one_checkpoint(tmp_path):
     assert process.returncode == 130, out + err
     assert "stopped: interrupted after" in out and out.count("checkpoint:") == 1
     assert os.path.exists(run / "latest.json")
+
+
+def test_sigterm_on_one_rank_stops_them_all(tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen([MPIEXEC, "-n", "2", *RNNLAB, "train", "--out", run, *SMALL],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (run / "log.jsonl").exists():
+        time.sleep(0.2)
+    time.sleep(2)
+    ranks = sorted(int(p) for p in subprocess.run(["pgrep", "-f", f"--out {run}"], capture_output=True,
+                                                  text=True).stdout.split() if int(p) != process.pid)
+    os.kill(ranks[-1], signal.SIGTERM)  # the last rank started: not rank 0's process
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 143, out + err
+    assert "stopped: interrupted after" in out and out.count("checkpoint:") == 1

@@ -134,7 +134,9 @@ class Solver:
         if log_path is None and checkpoint_dir is not None:
             log_path = f"{checkpoint_dir}/log.jsonl"
         self.log_path = log_path if self.ranks.root else None
-        self.shared_flags = (False, False)  # rank 0's clock: (time is up, a checkpoint is due)
+        # over several ranks, what all decide at once: (a stop requested on some rank,
+        # rank 0's clock says the time is up, ... that a checkpoint is due)
+        self.shared_flags = (False, False, False)
         seed_layers(model, seed)
         self.iteration, self.epoch, self.position = 0, 0, 0
         self.iters, self.losses, self.val_history = [], [], []
@@ -190,10 +192,9 @@ class Solver:
         optimizer.learning_rate = lr
         loss = model.loss(*batch)
         if self.ranks.size > 1:  # the global batch's loss and gradients, the shared flags
-            loss, stop, *self.shared_flags = self.ranks.average(model.grads, [
+            loss, *flags = self.ranks.average(model.grads, [
                 loss, self.stop_requested, *self._clock_flags()])
-            self.stop_requested = stop > 0
-            self.shared_flags = tuple(flag > 0 for flag in self.shared_flags)
+            self.shared_flags = tuple(flag > 0 for flag in flags)
         if self.first_loss is None:
             self.first_loss = loss
         if not math.isfinite(loss):
@@ -236,8 +237,9 @@ class Solver:
             self.stopped_because = f"max_iterations ({self.max_iterations})"
         if self._time_is_up():
             self.stopped_because = f"max_time ({self.max_time} s)"
-        if self.stop_requested:
-            self.stopped_because = "interrupted"
+        if self.shared_flags[0] if self.ranks.size > 1 else self.stop_requested:
+            self.stopped_because = "interrupted"  # (a signal after the flags were shared
+            # is acted on after the next update, by every rank)
         return self.stopped_because is not None
 
     def _checkpoint_due(self):
@@ -246,13 +248,13 @@ class Solver:
 
     def _minutes_passed(self):
         if self.ranks.size > 1:
-            return self.shared_flags[1]
+            return self.shared_flags[2]
         return bool(self.checkpoint_minutes and
                     self.wall_time - self.saved_at >= 60 * self.checkpoint_minutes)
 
     def _time_is_up(self):
         if self.ranks.size > 1:
-            return self.shared_flags[0]
+            return self.shared_flags[1]
         return bool(self.max_time and self.wall_time >= self.max_time)
 
     def _clock_flags(self):
