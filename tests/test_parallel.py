@@ -115,7 +115,7 @@ def test_sigterm_on_one_rank_stops_them_all(tmp_path):
     while time.time() < deadline and not (run / "log.jsonl").exists():
         time.sleep(0.2)
     time.sleep(2)
-    ranks = sorted(int(p) for p in subprocess.run(["pgrep", "-f", f"--out {run}"], capture_output=True,
+    ranks = sorted(int(p) for p in subprocess.run(["pgrep", "-f", "--", f"--out {run}"], capture_output=True,
                                                   text=True).stdout.split() if int(p) != process.pid)
     os.kill(ranks[-1], signal.SIGTERM)  # the last rank started: not rank 0's process
     out, err = process.communicate(timeout=120)
