@@ -121,3 +121,25 @@ def test_sigterm_on_one_rank_stops_them_all(tmp_path):
     out, err = process.communicate(timeout=120)
     assert process.returncode == 143, out + err
     assert "stopped: interrupted after" in out and out.count("checkpoint:") == 1
+
+
+def test_a_prepared_corpus_trains_on_two_ranks(tmp_path):
+    from cli_helpers import SHAKESPEARE
+
+    corpus, run = tmp_path / "corpus", tmp_path / "run"
+    assert subprocess.run([*RNNLAB, "prepare", SHAKESPEARE, "--out", corpus, "--no-progress"],
+                          capture_output=True).returncode == 0
+    result = mpiexec_rnnlab("train", corpus, "--out", run, "--max-time", "3", *SMALL)
+    assert result.returncode == 0, result.stderr
+    assert "1,003,855 training tokens" in result.stdout and "2 processes of 4 rows" in result.stdout
+
+
+def test_an_mpi_launch_without_mpi4py_is_one_line(tmp_path):
+    (tmp_path / "mpi4py.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'mpi4py'\", name='mpi4py')\n")
+    result = subprocess.run([*RNNLAB, "train", "--out", tmp_path / "run", *SMALL],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PMI_SIZE": "2", "PYTHONPATH": str(tmp_path)})
+    assert_one_line_error(result, "started by an MPI launcher but mpi4py is not installed: "
+                                  "pip install 'rnnlab[mpi]'")
+    assert not (tmp_path / "run").exists()

@@ -35,7 +35,7 @@ CELLS = {
     **_single_state_cells(),
     "lstm": (lstm_forward, lstm_backward, 4, None, {}),
     "lstm_peephole_cifg": (lstm_forward, lstm_backward, 3, None,
-                           {"cifg": True, "peepholes": {"f": np.full(H, 0.3)}}),
+                           {"cifg": True, "peepholes": {"p_f": np.full(H, 0.3)}}),
     "gru_reset_before": (gru_forward, gru_backward, 3, None, {"reset_after": False}),
 }
 
