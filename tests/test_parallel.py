@@ -92,14 +92,20 @@ def test_the_command_trains_on_two_ranks_and_refuses_a_batch_they_do_not_divide(
     assert_one_line_error(taken, f"--out {run}: already holds a training run")
 
 
-def test_sigint_stops_every_rank_after_one_update_with_one_checkpoint(tmp_path):
-    run = tmp_path / "run"
+def training_on_two_ranks(run):
+    """`mpiexec -n 2 rnnlab train` started and some updates in -> the mpiexec process."""
     process = subprocess.Popen([MPIEXEC, "-n", "2", *RNNLAB, "train", "--out", run, *SMALL],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and not (run / "log.jsonl").exists():
         time.sleep(0.2)
     time.sleep(2)
+    return process
+
+
+def test_sigint_stops_every_rank_after_one_update_with_one_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    process = training_on_two_ranks(run)
     process.send_signal(signal.SIGINT)  # mpiexec forwards it to every rank
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, out + err
@@ -109,12 +115,7 @@ def test_sigint_stops_every_rank_after_one_update_with_one_checkpoint(tmp_path):
 
 def test_sigterm_on_one_rank_stops_them_all(tmp_path):
     run = tmp_path / "run"
-    process = subprocess.Popen([MPIEXEC, "-n", "2", *RNNLAB, "train", "--out", run, *SMALL],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (run / "log.jsonl").exists():
-        time.sleep(0.2)
-    time.sleep(2)
+    process = training_on_two_ranks(run)
     ranks = sorted(int(p) for p in subprocess.run(["pgrep", "-f", "--", f"--out {run}"], capture_output=True,
                                                   text=True).stdout.split() if int(p) != process.pid)
     os.kill(ranks[-1], signal.SIGTERM)  # the last rank started: not rank 0's process

@@ -16,6 +16,7 @@ import os
 import re
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
+from itertools import chain
 
 import numpy as np
 
@@ -95,15 +96,7 @@ class BPELevel:
     @staticmethod
     def blocks(streams, meter, phase):
         """The text in blocks that end where a cut leaves the ids unchanged."""
-        tail = ""
-        for text in texts(streams, meter, phase):
-            text = tail + text
-            cut = _last_cut(text)
-            if cut:
-                yield text[:cut]
-            tail = text[cut:]
-        if tail:
-            yield tail
+        return cut_blocks(texts(streams, meter, phase), _last_cut)
 
     @staticmethod
     def encoder(vocab):
@@ -119,6 +112,20 @@ class BPELevel:
             return 0
         match = LINE_CUT.search(block, offset)
         return None if match is None else match.end()
+
+
+def cut_blocks(chunks, last_cut):
+    """Chunks of a text cut again into blocks that end where ``last_cut(text)`` says
+    (0: no place yet, wait for more); the rest comes last."""
+    tail = ""
+    for text in chunks:
+        text = tail + text
+        cut = last_cut(text)
+        if cut:
+            yield text[:cut]
+        tail = text[cut:]
+    if tail:
+        yield tail
 
 
 def _last_cut(text):
@@ -179,17 +186,10 @@ class WordLevel:
 
     @staticmethod
     def blocks(streams, meter, phase):
-        """Whole lines: each block ends at a line break, a file's last line at its end."""
+        """Whole lines: each block ends at a line break. A line break after each file
+        ends its last line there (after one, it adds an empty line: no <eos>)."""
         for stream in streams:
-            tail = ""
-            for text in meter.reading(stream, phase):
-                text = tail + text
-                end = _last_break(text)
-                if end:
-                    yield text[:end]
-                tail = text[end:]
-            if tail:
-                yield tail + "\n"
+            yield from cut_blocks(chain(meter.reading(stream, phase), ["\n"]), _last_break)
 
     @staticmethod
     def encoder(vocab):

@@ -81,17 +81,9 @@ class TokenFile:
     def level(self):
         return self.meta["level"]
 
-    @property
-    def train(self):
-        return self.splits["train"]
-
-    @property
-    def valid(self):
-        return self.splits["valid"]
-
-    @property
-    def test(self):
-        return self.splits["test"]
+    train = property(lambda self: self.splits["train"], doc="The training split's ids (memmap).")
+    valid = property(lambda self: self.splits["valid"], doc="The validation split's ids.")
+    test = property(lambda self: self.splits["test"], doc="The test split's ids.")
 
     def characters(self, split):
         """The characters of a split's text (None where the level does not count them)."""
