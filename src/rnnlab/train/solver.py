@@ -237,9 +237,10 @@ class Solver:
             self.stopped_because = f"max_iterations ({self.max_iterations})"
         if self._time_is_up():
             self.stopped_because = f"max_time ({self.max_time} s)"
+        # over several ranks a signal counts once shared: one that comes after this
+        # update's flags stops every rank after the next update
         if self.shared_flags[0] if self.ranks.size > 1 else self.stop_requested:
-            self.stopped_because = "interrupted"  # (a signal after the flags were shared
-            # is acted on after the next update, by every rank)
+            self.stopped_because = "interrupted"
         return self.stopped_because is not None
 
     def _checkpoint_due(self):
