@@ -231,6 +231,30 @@ def test_keras_weights_file_loads_with_gate_orders_converted(rng, tmp_path):
     assert rel_error(inference(model, ids), expected) < TORCH_TOLERANCE
 
 
+def test_keras_weights_of_layers_without_bias_load(rng, tmp_path):
+    """use_bias=False: the file holds kernel and recurrent_kernel only."""
+    h5py = pytest.importorskip("h5py")
+    kernel, recurrent = rng.standard_normal((D, 4 * H)) * 0.5, rng.standard_normal((H, 4 * H)) * 0.5
+    gru_kernel, gru_recurrent = rng.standard_normal((H, 3 * H)) * 0.5, rng.standard_normal((H, 3 * H)) * 0.5
+    path = tmp_path / "no-bias.weights.h5"
+    with h5py.File(path, "w") as f:
+        f["layers/lstm/cell/vars/0"], f["layers/lstm/cell/vars/1"] = kernel, recurrent
+        f["layers/gru/cell/vars/0"], f["layers/gru/cell/vars/1"] = gru_kernel, gru_recurrent
+    model = Sequential([LSTM(H, return_sequences=True), GRU(H, return_sequences=True)],
+                       input_shape=(None, D), dtype="float64")
+    for layer in model.layers:
+        layer.params["b"][...] = 1.0  # must become zero
+    load_keras_weights(model, path)
+    x = rng.standard_normal((N, T, D))
+    h, c, g, expected = np.zeros((N, H)), np.zeros((N, H)), np.zeros((N, H)), []
+    for t in range(T):
+        h, c = keras_lstm_step(x[:, t], h, c, kernel, recurrent, np.zeros(4 * H))
+        g = keras_gru_step(h, g, gru_kernel, gru_recurrent, np.zeros((2, 3 * H)))
+        expected.append(g)
+    with model.inference():
+        assert rel_error(model.forward(x), np.stack(expected, 1)) < TORCH_TOLERANCE
+
+
 def test_keras_weights_errors_name_the_problem(rng, tmp_path):
     h5py = pytest.importorskip("h5py")
     path = tmp_path / "gru.weights.h5"

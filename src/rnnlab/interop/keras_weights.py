@@ -82,10 +82,16 @@ def _load(layer, group, where):
 
 
 def _load_recurrent(layer, arrays, where):
-    if len(arrays) != 3:
-        raise ValueError(f"{where}: expected kernel, recurrent_kernel and bias, got {len(arrays)} arrays")
-    kernel, recurrent, bias = arrays
+    """kernel, recurrent_kernel and bias; a layer saved with ``use_bias=False`` has no
+    bias: rnnlab's is zero then (a GRU's convention, reset_after, cannot be read from a
+    bias-free file: the rnnlab layer's must be the Keras layer's)."""
+    if len(arrays) not in (2, 3):
+        raise ValueError(f"{where}: expected kernel, recurrent_kernel and bias (or no bias: "
+                         f"use_bias=False), got {len(arrays)} arrays")
     check_supported(layer, KERAS_HAS, "Keras", where)
+    if len(arrays) == 2:
+        arrays = arrays + [np.zeros(layer.params["b"].shape, arrays[0].dtype)]
+    kernel, recurrent, bias = arrays
     if type(layer) is LSTM:
         params = {k: reorder_blocks(a, KERAS_LSTM, RNNLAB_LSTM)
                   for k, a in (("Wx", kernel), ("Wh", recurrent), ("b", bias))}
