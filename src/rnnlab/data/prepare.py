@@ -57,6 +57,10 @@ def prepare(sources, out, level="char", min_count=1, max_vocab=None, vocab_size=
     held_out = {name: Path(p) for name, p in (("valid", valid), ("test", test)) if p is not None}
     streams = {name: [TextStream(p, raw, chunk_bytes) for p in paths]
                for name, paths in (("train", sources), *((k, [p]) for k, p in held_out.items()))}
+    for stream in (s for group in streams.values() for s in group):
+        if not stream.regular:
+            raise CorpusError(f"{stream.path}: not a regular file (a pipe?); preparing reads "
+                              f"it twice: save the text to a file first")
     out = Path(out)
     _check_out(out)
     reads = 1 if level == "word" else 2  # word: the second pass reads the provisional ids

@@ -1,6 +1,11 @@
-"""Reading a text file in chunks, in bounded memory, with the checks and normalisation
-of ``text.load_text``: the same characters come out, and a bad byte is reported with its
-offset in the file.
+"""Reading a text file in chunks, in bounded memory (``text.load_text`` joins them).
+
+By default a text is read as a user means it: ``\\r\\n`` line ends become ``\\n`` and a
+leading UTF-8 byte-order mark is dropped, each said in a notice; ``raw=True`` keeps
+the characters exactly as the file has them. Refused, with the fix: a missing file,
+a directory, an empty file, NUL bytes (a binary file), UTF-16/UTF-32 (by their
+byte-order mark) and any other byte sequence that is not UTF-8, named with its offset
+in the file.
 
 A chunk boundary may fall inside a multi-byte UTF-8 character (the incremental decoder
 holds its first bytes back) or between the two characters of a ``\\r\\n`` (a trailing
@@ -11,9 +16,13 @@ import hashlib
 import stat
 from pathlib import Path
 
-from .text import BOM, UTF16_BOMS, CorpusError
-
 CHUNK_BYTES = 1 << 22  # 4 MiB
+BOM = "\ufeff"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be used, with a message that names the file and the fix."""
 
 
 class TextStream:
@@ -29,9 +38,7 @@ class TextStream:
             raise CorpusError(f"{self.path}: no such file")
         if self.path.is_dir():
             raise CorpusError(f"{self.path}: is a directory, expected a text file")
-        if not stat.S_ISREG(self.path.stat().st_mode):
-            raise CorpusError(f"{self.path}: not a regular file (a pipe?); preparing reads "
-                              f"it twice: save the text to a file first")
+        self.regular = stat.S_ISREG(self.path.stat().st_mode)  # not a pipe: can be read again
         self.size = self.sha256 = None
         self.crlf = self.characters = 0
         self.bom = False
@@ -42,14 +49,12 @@ class TextStream:
         self.crlf = self.characters = 0
         self.bom = False
         with open(self.path, "rb") as f:
-            head = f.read(4)
-            if head.startswith(UTF16_BOMS):
-                raise CorpusError(f"{self.path}: UTF-16 or UTF-32 text (it starts with a "
-                                  f"byte-order mark {head[:2].hex(' ')}); convert it to "
-                                  f"UTF-8, e.g. iconv -f utf-16 -t utf-8")
-            f.seek(0)
             while True:
-                data = f.read(self.chunk_bytes)
+                data = f.read(self.chunk_bytes if offset else max(self.chunk_bytes, 2))
+                if not offset and data.startswith(UTF16_BOMS):
+                    raise CorpusError(f"{self.path}: UTF-16 or UTF-32 text (it starts with a "
+                                      f"byte-order mark {data[:2].hex(' ')}); convert it to "
+                                      f"UTF-8, e.g. iconv -f utf-16 -t utf-8")
                 final = not data
                 nul = data.find(b"\x00")
                 if nul >= 0:
@@ -59,8 +64,11 @@ class TextStream:
                 pending = len(decoder.getstate()[0])  # bytes of a character begun before
                 try:
                     text = decoder.decode(data, final)
-                except UnicodeDecodeError as error:
-                    raise self._bad_byte(offset - pending + error.start) from None
+                except UnicodeDecodeError as error:  # error.object: the held bytes + data
+                    raise CorpusError(f"{self.path}: not UTF-8 text (byte 0x"
+                                      f"{error.object[error.start]:02x} at offset "
+                                      f"{offset - pending + error.start}); convert it, e.g. "
+                                      f"iconv -f latin1 -t utf-8") from None
                 digest.update(data)
                 offset += len(data)
                 if self.on_bytes:
@@ -79,13 +87,6 @@ class TextStream:
         if not visible:
             raise CorpusError(f"{self.path}: is empty, expected some text")
         self.size, self.sha256 = offset, digest.hexdigest()
-
-    def _bad_byte(self, offset):
-        with open(self.path, "rb") as f:
-            f.seek(offset)
-            byte = f.read(1)[0]
-        return CorpusError(f"{self.path}: not UTF-8 text (byte 0x{byte:02x} at offset "
-                           f"{offset}); convert it, e.g. iconv -f latin1 -t utf-8")
 
     def _normalize(self, text, final):
         """-> (text with \\r\\n as \\n, a trailing \\r held back unless ``final``)."""
