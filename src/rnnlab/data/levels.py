@@ -6,7 +6,8 @@ cuts the text into blocks and encodes a block.
 - word: ``tokenize_words`` (whitespace-separated words, ``<eos>`` after each line that
   has one): blocks end at a line end; the first pass gives every word a provisional id
   in the order first seen and writes them (``ProvisionalIds``), so the second pass is a
-  table lookup of those ids, not a second read of the text.
+  table lookup of those ids, not a second read of the text. Worker processes look the
+  words up by their bytes (``word_keys.KnownWords``).
 - bpe: a byte-level BPE (``bpe.train_bpe``); blocks end where a cut leaves the ids
   unchanged (``bpe.LINE_CUT``; ``bpe.CUT`` in a text of long lines; in a text with no
   whitespace for MAX_BLOCK characters, at that length: the one place where the ids may
@@ -22,6 +23,7 @@ import numpy as np
 
 from .batching import release_pages
 from .vocab import EOS, NULL, UNK, Vocab
+from .word_keys import KnownWords
 
 # where str.splitlines ends a line; "\r\n" gives two, the second an empty line (no <eos>)
 LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -224,19 +226,23 @@ def word_ids(block, id_of):
     return ids[~empty]
 
 
-_KNOWN = {}  # in a worker process: word -> provisional id, the words known when it started
+_KNOWN = None  # in a worker process: the words known when it started (a KnownWords)
 
 
 def _know(known):
     global _KNOWN
-    _KNOWN = known
+    _KNOWN = KnownWords(known, LINE_END)
 
 
 def _block_ids(block):
-    """-> (the block's words not in _KNOWN, in the order first seen; each token's id:
-    a known word's provisional id, -(k + 1) for the k-th new word)."""
-    ids_of = _NewWords(_KNOWN)
-    return ids_of.new, word_ids(block, ids_of.__getitem__).astype(np.int32)  # half to send
+    """-> (the block's words not known, in the order first seen; each token's id: a known
+    word's provisional id, -(k + 1) for the k-th new word). By the words' bytes
+    (``word_keys``) where the block's whitespace is ASCII, else by their strings."""
+    found = _KNOWN.ids(block)
+    if found is None:
+        ids_of = _NewWords(_KNOWN.known)
+        found = ids_of.new, word_ids(block, ids_of.__getitem__)
+    return found[0], found[1].astype(np.int32)  # half to send
 
 
 class _NewWords(dict):
