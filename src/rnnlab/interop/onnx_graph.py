@@ -15,10 +15,15 @@ Layout conversions (rnnlab -> ONNX, one direction, layout 0: X is (T, N, D)):
           reset_after=True, b (2, 3H)        -> linear_before_reset=1, B = [b[0], b[1]]
           reset_after=False, b (3H,)         -> linear_before_reset=0, B = [b, 0]
     RNN   W = Wx^T, R = Wh^T, B = [b, 0], activations Tanh or Relu
+
+ONNX -> rnnlab (``*_from_onnx``, one direction: W (G, D), R (G, H), B (2G,), P (3H,))
+inverts them: the blocks reordered back, Wb + Rb summed (GRU with
+linear_before_reset=1 keeps both rows), and with input_forget=1 rnnlab's f block is
+the negated ONNX i block (ONNX's f block is not read, as ONNX Runtime does not).
 """
 import numpy as np
 
-from .blocks import reorder_blocks
+from .blocks import RNNLAB_GRU, RNNLAB_LSTM, reorder_blocks
 
 OPSET = 17
 LSTM_ONNX_BLOCKS = ("i", "o", "f", "g")  # ONNX's i, o, f, c in rnnlab's names
@@ -63,6 +68,40 @@ def gru_to_onnx(Wx, Wh, b, reset_after=True):
 def rnn_to_onnx(Wx, Wh, b):
     """rnnlab RNN weights -> ONNX (W (1, H, D), R (1, H, H), B (1, 2H))."""
     return Wx.T[None], Wh.T[None], np.concatenate([b, np.zeros_like(b)])[None]
+
+
+def lstm_from_onnx(W, R, B, P=None, input_forget=False):
+    """One direction of ONNX LSTM weights -> rnnlab (Wx, Wh, b, peepholes dict)."""
+    H = R.shape[-1]
+    B = np.zeros(8 * H, W.dtype) if B is None else B
+    Wx, Wh, b = (reorder_blocks(a, LSTM_ONNX_BLOCKS, RNNLAB_LSTM)
+                 for a in (W.T, R.T, B[: 4 * H] + B[4 * H :]))
+    P = {} if P is None else dict(zip(("p_i", "p_o", "p_f"), np.split(P, 3)))
+    if not input_forget:
+        return Wx, Wh, b, P
+    keep = lambda a: np.concatenate(  # noqa: E731  (i, f, o, g) -> (f = -i, o, g)
+        [-a[..., :H], a[..., 2 * H :]], axis=-1)
+    peepholes = {k: v for k, v in P.items() if k != "p_f"}
+    if "p_i" in peepholes:
+        peepholes["p_f"] = -peepholes.pop("p_i")
+    return keep(Wx), keep(Wh), keep(b), peepholes
+
+
+def gru_from_onnx(W, R, B, linear_before_reset):
+    """One direction of ONNX GRU weights -> rnnlab (Wx, Wh, b); b is (2, 3H) with
+    linear_before_reset (reset_after) and (3H,) without."""
+    H = R.shape[-1]
+    B = np.zeros(6 * H, W.dtype) if B is None else B
+    Wx, Wh, bx, bh = (reorder_blocks(a, GRU_ONNX_BLOCKS, RNNLAB_GRU)
+                      for a in (W.T, R.T, B[: 3 * H], B[3 * H :]))
+    return Wx, Wh, (np.stack([bx, bh]) if linear_before_reset else bx + bh)
+
+
+def rnn_from_onnx(W, R, B):
+    """One direction of ONNX RNN weights -> rnnlab (Wx, Wh, b)."""
+    H = R.shape[-1]
+    B = np.zeros(2 * H, W.dtype) if B is None else B
+    return np.ascontiguousarray(W.T), np.ascontiguousarray(R.T), B[:H] + B[H:]
 
 
 def recurrent_node_model(op, weights, hidden_size, with_cell=False, **attributes):

@@ -1,0 +1,209 @@
+"""One ONNX ``LSTM``, ``GRU`` or ``RNN`` node as rnnlab layers (``onnx_import`` reads
+whole graphs with it). Needs the ``interop`` extra.
+
+    node = RecurrentNode.of(proto.graph.node[k], constants)   # name -> array
+    Y, Y_h, Y_c = node.run(X, sequence_lens, initial_h, initial_c)
+    layer = node.layer(return_sequences=True)                  # for a Sequential
+
+Attributes (opsets 7-22): direction forward / reverse / bidirectional, layout 0 and 1,
+hidden_size, clip (the LSTM's ``gate_clip``), input_forget (``cifg``),
+linear_before_reset (the GRU's ``reset_after``), the RNN's Tanh or Relu, peepholes P,
+and the inputs sequence_lens, initial_h, initial_c. ``run`` gives what the operator
+gives: Y zero after each row's length and, for a row of length 0, a zero Y_h and Y_c
+as ONNX Runtime does (an rnnlab layer, as Keras, keeps such a row's initial state).
+What rnnlab cannot represent is refused in one line naming the node, the attribute and
+its value.
+"""
+import numpy as np
+
+from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
+from .onnx_graph import gru_from_onnx, lstm_from_onnx, rnn_from_onnx
+
+DEFAULT_ACTIVATIONS = {"LSTM": ["sigmoid", "tanh", "tanh"], "GRU": ["sigmoid", "tanh"],
+                       "RNN": ["tanh"]}
+RNN_ACTIVATIONS = ("tanh", "relu")
+
+
+class OnnxImportError(ValueError):
+    """What an ONNX graph holds that rnnlab cannot represent, in one line."""
+
+
+def attributes(node):
+    """The node's attributes as Python values (bytes as str)."""
+    from onnx import helper
+
+    def plain(value):
+        if isinstance(value, bytes):
+            return value.decode()
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return {a.name: plain(helper.get_attribute_value(a)) for a in node.attribute}
+
+
+def _where(node):
+    return f"ONNX node {node.name or node.op_type!r} ({node.op_type})"
+
+
+class RecurrentNode:
+    """One ONNX LSTM / GRU / RNN node as built rnnlab layers, one per direction (each
+    reading forward; a reverse direction reads each row's steps reversed)."""
+
+    def __init__(self, node, weights, dtype=np.float32):
+        self.node, self.op = node, node.op_type
+        attrs = attributes(node)
+        self.direction = attrs.pop("direction", "forward")
+        self.layout = attrs.pop("layout", 0)
+        hidden_size = attrs.pop("hidden_size", None)
+        W, R = weights[0], weights[1]
+        self.hidden_size = R.shape[-1]
+        if hidden_size is not None and hidden_size != self.hidden_size:
+            raise OnnxImportError(f"{_where(node)}: hidden_size={hidden_size} but R is "
+                                  f"{tuple(R.shape)}")
+        dirs = 2 if self.direction == "bidirectional" else 1
+        if self.direction not in ("forward", "reverse", "bidirectional") or W.shape[0] != dirs:
+            raise OnnxImportError(f"{_where(node)}: direction={self.direction!r} with W of "
+                                  f"{W.shape[0]} direction(s)")
+        options = self._options(attrs)
+        B = weights[2] if len(weights) > 2 else None
+        P = weights[3] if len(weights) > 3 else None
+        self.params = [self._direction(options, W[d], R[d], None if B is None else B[d],
+                                       None if P is None else P[d]) for d in range(dirs)]
+        self.layers = [self._built(self._layer_class(return_sequences=True, return_state=True),
+                                   params, (None, W.shape[-1]), dtype) for params in self.params]
+
+    @classmethod
+    def of(cls, node, constants, dtype=np.float32):
+        """The node, its weights (W, R, B, P) read from ``constants`` (name -> array)."""
+        names = list(node.input) + [""] * 8
+        for k in (1, 2):
+            if names[k] not in constants:
+                raise OnnxImportError(f"{_where(node)}: its {'WR'[k - 1]} input {names[k]!r} "
+                                      f"is not a constant")
+        weights = [constants[names[1]], constants[names[2]]]
+        for k in (3, 7):
+            if names[k]:
+                if names[k] not in constants:
+                    raise OnnxImportError(f"{_where(node)}: its input {names[k]!r} is not a "
+                                          f"constant")
+                weights.append(constants[names[k]])
+            elif k == 3 and names[7]:
+                weights.append(None)
+        return cls(node, weights, dtype)
+
+    def _options(self, attrs):
+        """The rnnlab options of the node's attributes; anything else refused by name."""
+        options = {}
+        activations = [a.lower() for a in attrs.pop("activations", [])]
+        alpha, beta = attrs.pop("activation_alpha", None), attrs.pop("activation_beta", None)
+        default = DEFAULT_ACTIVATIONS[self.op]
+        per_direction = [activations[k : k + len(default)]
+                         for k in range(0, len(activations), len(default))] or [default]
+        if self.op == "RNN" and all(a == per_direction[0] for a in per_direction) \
+                and per_direction[0][0] in RNN_ACTIVATIONS and alpha is None and beta is None:
+            options["activation"] = per_direction[0][0]
+        elif activations and (any(a != default for a in per_direction) or alpha or beta):
+            raise OnnxImportError(f"{_where(self.node)}: activations={activations!r} (rnnlab's "
+                                  f"{self.op} takes {default})")
+        clip = attrs.pop("clip", None)
+        if clip is not None:
+            if self.op != "LSTM":
+                raise OnnxImportError(f"{_where(self.node)}: clip={clip!r} (rnnlab clips the "
+                                      f"LSTM's gates only)")
+            options["gate_clip"] = float(clip)
+        if self.op == "LSTM":
+            options["cifg"] = bool(attrs.pop("input_forget", 0))
+        if self.op == "GRU":
+            options["reset_after"] = bool(attrs.pop("linear_before_reset", 0))
+        if attrs:
+            name, value = next(iter(attrs.items()))
+            raise OnnxImportError(f"{_where(self.node)}: {name}={value!r} has no rnnlab "
+                                  f"counterpart")
+        if self.layout not in (0, 1):
+            raise OnnxImportError(f"{_where(self.node)}: layout={self.layout!r}")
+        return options
+
+    def _direction(self, options, W, R, B, P):
+        """-> the rnnlab parameters of one direction; sets the layer's class and options."""
+        if self.op == "LSTM":
+            Wx, Wh, b, peepholes = lstm_from_onnx(W, R, B, P, options["cifg"])
+            gates = tuple(k[2] for k in ("p_i", "p_f", "p_o") if k in peepholes)
+            self._layer = (LSTM, {**options, "peepholes": gates})
+            return {"Wx": Wx, "Wh": Wh, "b": b, **peepholes}
+        if self.op == "GRU":
+            Wx, Wh, b = gru_from_onnx(W, R, B, options["reset_after"])
+            self._layer = (GRU, options)
+        else:
+            Wx, Wh, b = rnn_from_onnx(W, R, B)
+            self._layer = (SimpleRNN, options)
+        return {"Wx": Wx, "Wh": Wh, "b": b}
+
+    def _layer_class(self, **settings):
+        kind, options = self._layer
+        return kind(self.hidden_size, **options, **settings)
+
+    @staticmethod
+    def _built(layer, params, input_shape, dtype):
+        layer.build(input_shape, dtype)
+        for name, value in params.items():
+            layer.params[name][...] = value
+        return layer
+
+    def reversed_directions(self):
+        """Per direction, whether it reads each row backwards."""
+        return [self.direction == "reverse" or d == 1 for d in range(len(self.layers))]
+
+    def run(self, X, sequence_lens=None, initial_h=None, initial_c=None):
+        """The operator's outputs for its inputs, laid out as ``layout`` says:
+        (Y, Y_h) and Y_c for the LSTM."""
+        X = np.asarray(X, self.layers[0].dtype)
+        x = X if self.layout else np.swapaxes(X, 0, 1)  # (N, T, D)
+        N, T = x.shape[:2]
+        lengths = np.full(N, T) if sequence_lens is None else np.asarray(sequence_lens, np.int64)
+        states = []
+        for given in (initial_h, initial_c):
+            if given is not None:
+                given = np.asarray(given, X.dtype)
+                states.append(np.swapaxes(given, 0, 1) if self.layout else given)  # (dirs, N, H)
+        outputs, finals = [], []
+        for d, (layer, backwards) in enumerate(zip(self.layers, self.reversed_directions())):
+            initial = None
+            if states:
+                initial = tuple(s[d] for s in states)
+                if self.op == "LSTM" and len(initial) == 1:
+                    initial += (np.zeros_like(initial[0]),)
+            y, *final = layer.forward(_reverse_rows(x, lengths) if backwards else x,
+                                      lengths=lengths, initial_state=initial)
+            outputs.append(_reverse_rows(y, lengths) if backwards else y)
+            finals.append([np.where((lengths > 0)[:, None], s, 0) for s in final])
+        Y = np.stack(outputs, axis=2)  # (N, T, dirs, H)
+        finals = [np.stack(s) for s in zip(*finals)]  # each (dirs, N, H)
+        if self.layout:
+            return (Y, *(np.swapaxes(s, 0, 1) for s in finals))
+        return (np.transpose(Y, (1, 2, 0, 3)), *finals)
+
+    def layer(self, return_sequences):
+        """The node as one rnnlab layer of a Sequential (return_state off): the layer, or
+        a Bidirectional (merge_mode concat) of the two."""
+        if self.direction == "reverse" and return_sequences:
+            raise OnnxImportError(f"{_where(self.node)}: direction='reverse' with its Y read "
+                                  f"(rnnlab's go_backwards gives the outputs in reading order)")
+        layer = self._layer_class(return_sequences=return_sequences,
+                                  go_backwards=self.direction == "reverse")
+        first = self.layers[0]
+        if len(self.layers) == 1:
+            return self._built(layer, self.params[0], first.input_shape, first.dtype)
+        layer = Bidirectional(layer)
+        layer.build(first.input_shape, first.dtype)
+        for sub, params in zip((layer.forward_layer, layer.backward_layer), self.params):
+            self._built(sub, params, first.input_shape, first.dtype)
+        return layer
+
+
+def _reverse_rows(a, lengths):
+    """a (N, T, ...) with each row's first ``lengths[n]`` steps in reverse order."""
+    T = a.shape[1]
+    t = np.arange(T)[None, :]
+    index = np.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
+    return np.take_along_axis(a, index.reshape(index.shape + (1,) * (a.ndim - 2)), axis=1)
