@@ -1,18 +1,43 @@
 """What the commands that read a trained model share: its checkpoint with a vocabulary,
 and prime text turned into ids."""
 import sys
+from pathlib import Path
 
 from ..train import read_checkpoint
+from ..train.checkpoint import Checkpoint
 from .settings import CLIError
 
 
 def load_language_model(path, purpose):
-    """The checkpoint at ``path`` (a checkpoint or run directory); CLIError when it has
-    no vocabulary to ``purpose`` with ("write text", "read text")."""
-    checkpoint = read_checkpoint(path)
+    """The checkpoint at ``path`` (a checkpoint or run directory, or an ONNX file that
+    ``rnnlab export`` wrote); CLIError when it has no vocabulary to ``purpose`` with
+    ("write text", "read text")."""
+    checkpoint = _from_onnx(path) if str(path).endswith(".onnx") else read_checkpoint(path)
     if checkpoint.vocab is None:
         raise CLIError(f"{path}: the checkpoint has no vocabulary to {purpose} with")
     return checkpoint
+
+
+def _from_onnx(path):
+    """An rnnlab export read back: the LanguageModel and the vocabulary of its metadata."""
+    try:
+        from google.protobuf.message import DecodeError
+        from onnx import ModelProto
+    except ImportError:
+        raise CLIError(f"{path}: reading ONNX needs the interop extra (pip install "
+                       f"'rnnlab[interop]')") from None
+
+    from ..interop.onnx_import import from_onnx, onnx_vocab
+
+    try:
+        proto = ModelProto.FromString(Path(path).read_bytes())
+    except DecodeError:
+        raise CLIError(f"{path}: not an ONNX model") from None
+    model = from_onnx(proto)
+    if not hasattr(model, "generate"):
+        raise CLIError(f"{path}: an ONNX graph without rnnlab's language-model settings "
+                       f"(written by rnnlab export)")
+    return Checkpoint(Path(path), model, onnx_vocab(proto))
 
 
 def prime_ids(vocab, prime, option="--prime"):

@@ -1,4 +1,4 @@
-"""The ``rnnlab`` command line: ``rnnlab prepare | train | sample | eval | inspect``."""
+"""The ``rnnlab`` command line: ``rnnlab prepare | train | sample | eval | inspect | export``."""
 import argparse
 import os
 import sys
@@ -7,7 +7,7 @@ import traceback
 from ..data import CorpusError
 from ..train import CheckpointError, TrainingError
 from ..train.parallel import ParallelError, Ranks, launched_communicator
-from . import evaluate, inspect, prepare, sample, train
+from . import evaluate, export, inspect, prepare, sample, train
 from .options import Parser
 
 COMMANDS = {
@@ -31,6 +31,11 @@ COMMANDS = {
     "inspect": (inspect, "an HTML page of a model's cells on a text, and its gate statistics",
                 "examples:\n  rnnlab inspect runs/tinyshakespeare --out page.html\n"
                 "  rnnlab inspect runs/ptb --prime 'the company said' --gates-png gates.png"),
+    "export": (export, "a checkpoint as an ONNX graph, a PyTorch state_dict or Keras weights",
+               "examples:\n  rnnlab export runs/tinyshakespeare model.onnx\n"
+               "  rnnlab sample model.onnx --prime 'ROMEO:'\n"
+               "  rnnlab export runs/tinyshakespeare model.pt\n"
+               "  rnnlab export runs/tinyshakespeare model.weights.h5"),
 }
 
 

@@ -1,7 +1,8 @@
-"""Keras weights in: the variables of Keras `Embedding`, `Dense`, `SimpleRNN`, `LSTM`,
+"""Keras weights both ways: the variables of Keras `Embedding`, `Dense`, `SimpleRNN`, `LSTM`,
 `GRU` (reset_after True or False) and `Bidirectional` layers, read from a Keras 3
-``.weights.h5`` file (``model.save_weights``) into the matching rnnlab layers. Needs
-h5py (the ``interop`` extra).
+``.weights.h5`` file (``model.save_weights``) into the matching rnnlab layers, and
+written into one (``save_keras_weights``: the file ``load_weights`` of the same Keras
+model reads). Needs h5py (the ``interop`` extra).
 
 The file: one group per layer, ``layers/<keras name>``, its variables the datasets
 ``vars/0``, ``vars/1``, ... in creation order; a recurrent layer keeps them in its cell,
@@ -52,6 +53,54 @@ def load_keras_weights(target, path, names=None):
             _load(layer, groups[keras_name], f"{path}:layers/{keras_name}")
             loaded[layer.name] = keras_name
     return loaded
+
+
+def save_keras_weights(source, path):
+    """Write the weights of ``source`` (a built model or a list of built layers) as a Keras
+    3 ``.weights.h5`` file, each layer under its rnnlab name (Keras' default names);
+    Dropout and other layers without weights are left out. A layer Keras has no
+    counterpart for (a tied output layer, a Clockwork cell, peepholes, ...) is refused
+    by name, before anything is written."""
+    import h5py
+
+    layers = [layer for layer in getattr(source, "layers", source) if layer.params or layer.sublayers()]
+    groups = {layer.name: _keras_variables(layer) for layer in layers}
+    with h5py.File(path, "w") as f:
+        for name, variables in groups.items():
+            for sub, arrays in variables.items():
+                group = f.create_group(f"layers/{name}/{sub}" if sub else f"layers/{name}/vars")
+                for k, array in enumerate(arrays):
+                    group.create_dataset(str(k), data=array)
+
+
+def _keras_variables(layer):
+    """{path of a vars group under the layer's group: its arrays}, as ``_load`` reads them."""
+    if isinstance(layer, Bidirectional):
+        return {f"{path}/cell/vars": _recurrent_variables(sub, f"{layer.name}/{path}")
+                for sub, path in ((layer.forward_layer, "forward_layer"),
+                                  (layer.backward_layer, "backward_layer"))}
+    if isinstance(layer, (LSTM, GRU, SimpleRNN)):
+        return {"cell/vars": _recurrent_variables(layer, layer.name)}
+    if isinstance(layer, Embedding):
+        return {"": [layer.params["W"]]}
+    dense = layer.layer if isinstance(layer, TimeDistributed) else layer
+    if type(dense) is Dense:
+        arrays = [dense.params["W"]] + ([dense.params["b"]] if dense.use_bias else [])
+        return {"layer/vars" if dense is not layer else "": arrays}
+    raise ValueError(f"{layer.name}: Keras has no counterpart of rnnlab's "
+                     f"{type(dense).__name__}")
+
+
+def _recurrent_variables(layer, where):
+    """kernel, recurrent_kernel, bias in Keras' gate order."""
+    check_supported(layer, KERAS_HAS, "Keras", where)
+    p = layer.params
+    arrays = (p["Wx"], p["Wh"], layer.total_bias())
+    if type(layer) is LSTM:
+        return [reorder_blocks(a, RNNLAB_LSTM, KERAS_LSTM) for a in arrays]
+    if type(layer) is GRU:
+        return [reorder_blocks(a, RNNLAB_GRU, KERAS_GRU) for a in arrays]
+    return [np.ascontiguousarray(a) for a in arrays]
 
 
 def _variables(group, where, *paths):

@@ -39,6 +39,7 @@ from ..layers import (
     TimeDistributed,
 )
 from .onnx_graph import OPSET, gru_to_onnx, lstm_to_onnx, rnn_to_onnx
+from .onnx_import import METADATA_KEY
 from .support import check_supported
 
 # class -> the cell options of its ONNX operator: P, input_forget, clip; linear_before_reset
@@ -71,8 +72,12 @@ class _Graph:
         return outputs if n_outputs > 1 else outputs[0]
 
 
-def export_onnx(model, path=None, opset=OPSET):
-    """The ONNX ModelProto of ``model`` (built), checked; written to ``path`` when given."""
+def export_onnx(model, path=None, opset=OPSET, vocab=None):
+    """The ONNX ModelProto of ``model`` (built), checked; written to ``path`` when given.
+    A LanguageModel's settings, and ``vocab`` when given, go in ``metadata_props``
+    (key "rnnlab", JSON) so that ``from_onnx`` and ``rnnlab sample`` rebuild it."""
+    import json
+
     import onnx
     from onnx import TensorProto
 
@@ -96,6 +101,13 @@ def export_onnx(model, path=None, opset=OPSET):
                                                 initializer=graph.initializers),
                               opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="rnnlab")
+    from ..models import LanguageModel
+
+    metadata = {"config": model.config if isinstance(model, LanguageModel) else None,
+                "vocab": None if vocab is None else vocab.to_json()}
+    metadata = {k: v for k, v in metadata.items() if v is not None}
+    if metadata:
+        helper.set_model_props(proto, {METADATA_KEY: json.dumps(metadata)})
     onnx.checker.check_model(proto)
     if path is not None:
         onnx.save(proto, str(path))

@@ -11,7 +11,9 @@ which axis of each tensor is the batch (N), time (T), direction or features:
     LSTM / GRU / RNN                       the layer (``onnx_node.RecurrentNode``); its
                                            Y read: return_sequences, its Y_h: not
     Transpose, Squeeze, Reshape            axes moved, a direction axis dropped or
-                                           merged into the features (nothing to run)
+                                           merged into the features (nothing to run;
+                                           a Reshape's leading sizes, 0 or the sizes of
+                                           a static export, are kept)
     MatMul + Add, Gemm                     Dense (Tanh / Relu / Sigmoid after it: its
                                            activation)
     Identity, Dropout                      nothing (inference)
@@ -135,13 +137,6 @@ class _GraphReader:
                 stack.extend(i for i in node.input if i)
         return seen
 
-    def _path_input(self, node, k=0):
-        name = node.input[k]
-        if name not in self.labels:
-            raise OnnxImportError(f"{_where(node)}: its input {k} ({name!r}) is not on the "
-                                  f"model's path")
-        return name
-
     def _constant(self, node, k):
         name = node.input[k] if len(node.input) > k else ""
         if name not in self.constants:
@@ -163,8 +158,8 @@ class _GraphReader:
         op, attrs = node.op_type, attributes(node)
         if op in RECURRENT_OPS:
             return self._recurrent(node)
-        x = node.input[0]
-        labels, origin = list(self.labels.get(x, ())), self.origin.get(x)
+        x = next(name for name in node.input if name in self.labels)
+        labels, origin = list(self.labels[x]), self.origin.get(x)
         if op == "Gather" and len(node.input) == 2 and node.input[1] in self.labels:
             if self.specs or attrs.get("axis", 0) != 0:
                 raise OnnxImportError(f"{_where(node)}: a Gather other than the first "
@@ -172,7 +167,6 @@ class _GraphReader:
             W = self._constant(node, 0)
             self.specs.append(["embedding", W, set()])
             return self._set(node.output[0], self.labels[node.input[1]] + ("F",))
-        x = self._path_input(node)
         if op in PASS_THROUGH:
             return self._set(node.output[0], labels, origin)
         if op == "Transpose":
@@ -191,7 +185,7 @@ class _GraphReader:
             shape = [int(s) for s in self._constant(node, 1)]
             merged = len(labels) - 1
             if labels[-2:] != ["dir", "F"] or len(shape) != merged or \
-                    any(s != 0 for s in shape[:-1]) or shape[-1] not in (-1, self._width(origin)):
+                    any(s < 0 for s in shape[:-1]) or shape[-1] not in (-1, self._width(origin)):
                 raise OnnxImportError(f"{_where(node)}: shape={shape} of a tensor of axes "
                                       f"{labels}: only the directions merged into the features")
             return self._set(node.output[0], labels[:-2] + ["F"], origin)
@@ -227,7 +221,10 @@ class _GraphReader:
         return len(spec[1].layers) * spec[1].hidden_size
 
     def _recurrent(self, node):
-        x = self._path_input(node)
+        x = node.input[0]
+        if x not in self.labels:
+            raise OnnxImportError(f"{_where(node)}: its input X ({x!r}) is not on the model's "
+                                  f"path")
         names = list(node.input) + [""] * 8
         if names[4]:
             raise OnnxImportError(f"{_where(node)}: sequence_lens ({names[4]!r}) given; a "

@@ -178,3 +178,22 @@ def _torch_weights(kind, p):
     if "Wp" in p:
         weights["weight_hr"] = p["Wp"].T
     return weights
+
+
+def language_model_state_dict(model):
+    """A LanguageModel as the state_dict (tensors) of the RNNModel of PyTorch's
+    word_language_model example: ``encoder.weight`` (V, E), ``rnn.*`` (the ``to_torch``
+    module's), ``decoder.weight`` (V, H) and ``decoder.bias`` (the embedding's matrix
+    again when the weights are tied)."""
+    import torch
+
+    from ..layers import Embedding, TiedDense, TimeDistributed
+
+    embedding = next(layer for layer in model.layers if isinstance(layer, Embedding))
+    output = model.layers[-1].layer if isinstance(model.layers[-1], TimeDistributed) else model.layers[-1]
+    decoder = embedding.params["W"] if isinstance(output, TiedDense) else output.params["W"].T
+    state = {"encoder.weight": embedding.params["W"]}
+    state.update({f"rnn.{k}": v for k, v in to_torch(model).state_dict().items()})
+    state.update({"decoder.weight": decoder, "decoder.bias": output.params["b"]})
+    return {k: v if isinstance(v, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(v))
+            for k, v in state.items()}
