@@ -70,3 +70,32 @@ def test_gru_rejects_bias_of_the_other_convention():
         gru_forward(**args, b=np.zeros(15))
     with pytest.raises(ValueError, match=r"b: expected a 1-D array of shape \(3H,\) = \(15,\), got shape \(2, 15\)"):
         gru_forward(**args, b=np.zeros((2, 15)), reset_after=False)
+
+
+GRU_OPTIONS = {
+    "clip": dict(gate_clip=0.7),
+    "activations": dict(activations=(("hardsigmoid", 0.3, 0.45), "softsign")),
+    "activations_clip": dict(activations=("softplus", ("scaledtanh", 1.3, 0.8)), gate_clip=1.1),
+    "activations_kinked": dict(activations=(("leakyrelu", 0.2), "elu")),
+}
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+@pytest.mark.parametrize("options", GRU_OPTIONS)
+def test_gru_options_match_finite_differences(rng, reset_after, options):
+    """ONNX's GRU options (clip, activations): the hand-derived backward of each."""
+    N, T, D, H = 3, 5, 4, 6
+    p = make_gru(rng, N, T, D, H, reset_after)
+    p["Wx"] *= 3  # pre-activations beyond the clip
+    kw = dict(reset_after=reset_after, **GRU_OPTIONS[options])
+    h, cache = gru_forward(**p, **kw)
+    if "gate_clip" in kw:
+        assert not cache.gate_inside.all()
+    dh, dh_final = rng.standard_normal(h.shape), rng.standard_normal((N, H))
+    grads = gru_backward(dh, cache, dh_final=dh_final)
+
+    def f():
+        h, cache = gru_forward(**p, **kw)
+        return h, cache.final_h
+
+    assert_gradients(f, p, dict(zip(["x", "h0", "Wx", "Wh", "b"], grads)), (dh, dh_final))

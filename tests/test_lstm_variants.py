@@ -24,11 +24,17 @@ VARIANTS = {
                        depth_gate=True),
     "everything_cifg": dict(cifg=True, peepholes="fo", P=5, cell_clip=0.6, gate_clip=1.5,
                             layer_norm=True, depth_gate=True),
+    "activations_smooth": dict(activations=("softsign", ("scaledtanh", 1.5, 0.7), "softplus")),
+    "activations_kinked": dict(activations=(("hardsigmoid", 0.3, 0.45), "elu", ("leakyrelu", 0.2))),
+    "activations_more": dict(activations=(("affine", 0.4, 0.3), "relu", ("thresholdedrelu", 0.1))),
+    "activations_everything": dict(activations=("keras2_hard_sigmoid", "softsign", "elu"),
+                                   peepholes="ifo", P=4, gate_clip=1.5, layer_norm=True,
+                                   depth_gate=True),
 }
 
 
 def make_variant(rng, N, T, D, H, peepholes="", cifg=False, P=None, cell_clip=None,
-                 gate_clip=None, layer_norm=False, depth_gate=False):
+                 gate_clip=None, layer_norm=False, depth_gate=False, activations=None):
     """-> (arrays: name -> array the forward reads, call: () -> lstm_forward kwargs)."""
     G = (3 if cifg else 4) * H
     out = P or H
@@ -49,7 +55,7 @@ def make_variant(rng, N, T, D, H, peepholes="", cifg=False, P=None, cell_clip=No
         a = arrays
         kw = dict(x=a["x"], h0=a["h0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"], c0=a["c0"],
                   peepholes={f"p_{g}": a[f"p_{g}"] for g in peepholes}, cifg=cifg, Wp=a.get("Wp"),
-                  cell_clip=cell_clip, gate_clip=gate_clip)
+                  cell_clip=cell_clip, gate_clip=gate_clip, activations=activations)
         if layer_norm:
             kw["layer_norm"] = {k: a[k] for k in ("gamma_x", "gamma_h", "gamma_c", "beta_c")}
         if depth_gate:
@@ -91,7 +97,7 @@ def test_variant_matches_finite_differences(rng, variant, N, T, D, H):
     assert_gradients(f, arrays, analytic, (dh, dh_final, dc_final, dc))
 
 
-@pytest.mark.parametrize("variant", ["everything", "everything_cifg"])
+@pytest.mark.parametrize("variant", ["everything", "everything_cifg", "activations_everything"])
 def test_variant_sequence_equals_steps(rng, variant):
     N, T, D, H = 3, 5, 4, 6
     arrays, kwargs = make_variant(rng, N, T, D, H, **VARIANTS[variant])

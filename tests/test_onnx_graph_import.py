@@ -131,3 +131,27 @@ def test_a_graph_started_from_a_state_given_as_input_is_refused_by_name():
                           dynamo=False, input_names=["x", "h0"])
     with pytest.raises(OnnxImportError, match="the graph has 2 inputs"):
         from_onnx(buffer.getvalue())
+
+
+def test_every_cell_option_onnx_has_round_trips_through_onnx_runtime():
+    """Activations (with alpha and beta), clip on all three cells, peepholes: rnnlab ->
+    ONNX -> ONNX Runtime and -> rnnlab again, on random weights."""
+    rng = np.random.default_rng(2)
+    model = Sequential([
+        LSTM(H, return_sequences=True, recurrent_activation="hard_sigmoid", activation="softsign",
+             output_activation=("scaledtanh", 1.2, 0.8), gate_clip=2.0, peepholes=("i", "o")),
+        Bidirectional(GRU(H, return_sequences=True, activation=("elu", 0.7),
+                          recurrent_activation="keras2_hard_sigmoid", gate_clip=1.5)),
+        SimpleRNN(H, activation=("leakyrelu", 0.2), gate_clip=1.0)], input_shape=(None, D), seed=0)
+    for param in model.params.values():
+        param[...] = rng.standard_normal(param.shape)
+    x = rng.standard_normal((N, T, D)).astype(np.float32)
+    proto = export_onnx(model)
+    expected = model.forward(x)
+    assert np.max(np.abs(run_onnx(proto, x) - expected)) < TOLERANCE
+    back = from_onnx(proto)
+    as_float32 = lambda v: float(np.float32(v)) if isinstance(v, float) else (  # noqa: E731
+        [as_float32(u) for u in v] if isinstance(v, (list, tuple)) else v)  # ONNX's attributes
+    assert [{k: as_float32(v) for k, v in layer.options_in_use().items()} for layer in back.layers[::2]] \
+        == [{k: as_float32(v) for k, v in layer.options_in_use().items()} for layer in model.layers[::2]]
+    np.testing.assert_array_equal(back.forward(x), expected)

@@ -97,3 +97,43 @@ def test_rnn_float32_close_to_float64(rng):
     h32, _ = rnn_forward(**p32)
     assert h32.dtype == np.float32
     assert rel_error(h32, h64) < 1e-5
+
+
+RNN_OPTIONS = {
+    "clip": dict(gate_clip=0.6),
+    "leakyrelu": dict(nonlinearity=("leakyrelu", 0.3)),
+    "elu_clip": dict(nonlinearity=("elu", 0.8), gate_clip=1.2),
+    "scaledtanh": dict(nonlinearity=("scaledtanh", 1.5, 0.7)),
+    "softsign": dict(nonlinearity="softsign"),
+    "softplus": dict(nonlinearity="softplus"),
+    "hardsigmoid": dict(nonlinearity=("hardsigmoid", 0.3, 0.4)),
+    "affine": dict(nonlinearity=("affine", 0.6, 0.1)),
+    "thresholdedrelu": dict(nonlinearity=("thresholdedrelu", 0.1)),
+    "sigmoid": dict(nonlinearity="sigmoid"),
+}
+
+
+@pytest.mark.parametrize("options", RNN_OPTIONS)
+def test_rnn_activations_and_clip_match_finite_differences(rng, options):
+    """Every ONNX activation and the clip: the hand-derived backward of each."""
+    N, T, D, H = 3, 5, 4, 6
+    p = make_rnn(rng, N, T, D, H)
+    p["Wx"] *= 2
+    kw = RNN_OPTIONS[options]
+    h, cache = rnn_forward(**p, **kw)
+    if "gate_clip" in kw:
+        assert not cache.inside.all()
+    dh, dh_final = rng.standard_normal(h.shape), rng.standard_normal((N, H))
+    grads = rnn_backward(dh, cache, dh_final=dh_final)
+
+    def f():
+        h, cache = rnn_forward(**p, **kw)
+        return h, cache.final_h
+
+    assert_gradients(f, p, dict(zip(["x", "h0", "Wx", "Wh", "b"], grads)), (dh, dh_final))
+
+
+def test_a_bad_nonlinearity_is_named():
+    with pytest.raises(ValueError, match="nonlinearity: expected one of sigmoid, tanh"):
+        rnn_forward(np.zeros((1, 1, 2)), np.zeros((1, 3)), np.zeros((2, 3)), np.zeros((3, 3)),
+                    np.zeros(3), nonlinearity="swish")

@@ -51,8 +51,7 @@ def softmax(x, axis=-1):
     return probs
 
 
-ACTIVATIONS = {"tanh": tanh, "relu": relu}  # a recurrent cell's nonlinearity
-POINTWISE_ACTIVATIONS = {**ACTIVATIONS, "sigmoid": sigmoid}  # a dense layer's
+POINTWISE_ACTIVATIONS = {"tanh": tanh, "relu": relu, "sigmoid": sigmoid}  # a dense layer's
 
 
 def activation_grad_from_output(name, out, dout):

@@ -8,6 +8,10 @@
         n = tanh(x Wx_n + (r * h_{t-1}) Wh_n + b_n)
     h_t = (1 - z) * n + z * h_{t-1}
 
+Options (ONNX GRU attributes): ``activations=(f, g)`` replace sigmoid (r, z) and tanh (n),
+any of ``gate_activations``; ``gate_clip=k`` clips every pre-activation to [-k, k]
+before its activation (ONNX ``clip``).
+
 Symbols: x (N, D), h (N, H), Wx (D, 3H), Wh (H, 3H). The bias b is (2, 3H) with
 reset_after (row 0 the input bias bx, row 1 the recurrent bias bh, as Keras stores
 it; PyTorch's b_ih and b_hh) and (3H,) without (one bias; r and z need no second).
@@ -17,9 +21,9 @@ Tests: tests/test_gru.py, tests/test_recurrent_mask.py, tests/test_torch_crossch
 """
 from dataclasses import dataclass
 
-from .activations import sigmoid
 from .backend import array_module
 from .checks import check_cell
+from .gate_activations import SIGMOID, TANH, gate_activations
 from .recurrence import (
     Gradients,
     StateSequence,
@@ -60,6 +64,33 @@ class GRUCache(StateSequence):
     hn: object  # (T, N, H) h_{t-1} Wh_n + bh_n (reset_after) or r * h_{t-1} (not)
     h: object  # (T+1, N, H) h_0 .. h_T
     recurrent_mask: object = None  # (N, H) variational recurrent dropout mask
+    activations: tuple = (SIGMOID, TANH)  # f (r, z), g (n)
+    gate_clip: float = None
+    gate_inside: object = None  # (T, N, 3H) bool: pre-activation inside the clip
+    pre: object = None  # (T, N, 3H) pre-activations (after the clip), when f or g reads them
+
+
+def _activate(cache, t, a, k):
+    """Clip (ONNX clip) and activate the block a of gates[t] (k = 0: f, 1: g) in place,
+    keeping what the backward pass reads."""
+    xp = array_module(a)
+    H = cache.h.shape[2]
+    columns = slice(0, 2 * H) if k == 0 else slice(2 * H, 3 * H)
+    if cache.gate_clip is not None:
+        xp.less(xp.abs(a), cache.gate_clip, out=cache.gate_inside[t][:, columns])
+        xp.clip(a, -cache.gate_clip, cache.gate_clip, out=a)
+    if cache.pre is not None:
+        cache.pre[t][:, columns] = a
+    cache.activations[k](a, out=a)
+
+
+def _derivative(cache, t, k, y):
+    """d(activation)/d(pre-activation) of block k at step t, the clip's inside included."""
+    H = cache.h.shape[2]
+    columns = slice(0, 2 * H) if k == 0 else slice(2 * H, 3 * H)
+    pre = None if cache.pre is None else cache.pre[t][:, columns]
+    d = cache.activations[k].derivative(pre, y)
+    return d if cache.gate_clip is None else d * cache.gate_inside[t][:, columns]
 
 
 def _step_forward(cache, t):
@@ -73,15 +104,15 @@ def _step_forward(cache, t):
         ah = hm @ cache.Wh  # (N, 3H)
         ah += cache.bh
         _rz(a)[...] += _rz(ah)
-        sigmoid(_rz(a), out=_rz(a))
+        _activate(cache, t, _rz(a), 0)
         cache.hn[t] = split_gru_gates(ah)[2]  # h_{t-1} Wh_n + bh_n
         n += r * cache.hn[t]
     else:
         _rz(a)[...] += hm @ _rz(cache.Wh)
-        sigmoid(_rz(a), out=_rz(a))
+        _activate(cache, t, _rz(a), 0)
         xp.multiply(r, hm, out=cache.hn[t])  # r * h_{t-1}
         n += cache.hn[t] @ cache.Wh[:, 2 * H :]
-    xp.tanh(n, out=n)
+    _activate(cache, t, n, 1)
     h = cache.h[t + 1]
     xp.subtract(h_prev, n, out=h)  # h_t = n + z * (h_{t-1} - n)
     h *= z
@@ -94,43 +125,63 @@ def _step_backward(cache, t, dh, dax, dah_n):
     hm = h_prev * m is what the recurrent products read (hm = h_prev without dropout).
 
     h = n + z (h_prev - n)      =>  dn = dh (1 - z),  dz = dh (h_prev - n),  dh_prev = dh z
-    n = tanh(a_n)               =>  da_n = dn (1 - n^2)
+    n = g(a_n)                  =>  da_n = dn g'(a_n)        (tanh: 1 - n^2) [* inside]
     reset_after: a_n = ax_n + r * hn, hn = hm Wh_n + bh_n
                                 =>  dr = da_n * hn,  d(hn) = da_n * r
     otherwise:   a_n = ax_n + hn Wh_n, hn = r * hm
                                 =>  d(hn) = da_n Wh_n^T,  dr = d(hn) * hm,
                                     dh_prev += (d(hn) * r) * m
-    r, z = sigmoid(...)         =>  da_r = dr r (1 - r),  da_z = dz z (1 - z)
+    r, z = f(...)               =>  da_r = dr f'(a_r),  da_z = dz f'(a_z)   (sigmoid: s (1 - s))
     """
     r, z, n = split_gru_gates(cache.gates[t])
     h_prev, hn = cache.h[t], cache.hn[t]
     da_r, da_z, da_n = split_gru_gates(dax[t])
     H = h_prev.shape[1]
     dh_prev = dh * z
-    da_z[...] = dh * (h_prev - n) * z * (1 - z)
-    da_n[...] = dh * (1 - z) * (1 - n * n)
+    drz = _derivative(cache, t, 0, cache.gates[t][:, : 2 * H])  # f' of r and z
+    da_z[...] = dh * (h_prev - n) * drz[:, H:]
+    da_n[...] = dh * (1 - z) * _derivative(cache, t, 1, n)
     if cache.reset_after:
-        da_r[...] = da_n * hn * r * (1 - r)
+        da_r[...] = da_n * hn * drz[:, :H]
         dah_n[t] = da_n * r
     else:
         dhn = da_n @ cache.Wh[:, 2 * H :].T
-        da_r[...] = dhn * dropped(h_prev, cache.recurrent_mask) * r * (1 - r)
+        da_r[...] = dhn * dropped(h_prev, cache.recurrent_mask) * drz[:, :H]
         dh_prev += dropped(dhn * r, cache.recurrent_mask)
         dah_n[t] = da_n
     return dh_prev
 
 
-def gru_forward(x, h0, Wx, Wh, b, reset_after=True, *, recurrent_mask=None):
+def gru_forward(x, h0, Wx, Wh, b, reset_after=True, *, recurrent_mask=None, activations=None,
+                gate_clip=None):
     """Run the GRU over a sequence: x (N, T, D), h0 (N, H) -> h (N, T, H), cache.
     The final state is ``h[:, -1]`` (also ``cache.final_h``). ``recurrent_mask`` (N, H):
     variational recurrent dropout; the recurrent products read h_{t-1} * m, the
     z * h_{t-1} term keeps h_{t-1} (as Keras)."""
     check_cell(x, h0, Wx, Wh, b, "NTD", "h0", "3H", ("2", "3H") if reset_after else None)
     check_recurrent_mask(recurrent_mask, h0)
-    return _forward(x, h0, Wx, Wh, b, reset_after, recurrent_mask)
+    return _forward(x, h0, Wx, Wh, b, reset_after, recurrent_mask,
+                    **gru_options(activations, gate_clip))
 
 
-def _forward(x, h0, Wx, Wh, b, reset_after, recurrent_mask=None):
+def gru_options(activations=None, gate_clip=None):
+    """The checked options: ``activations`` as two Activations, ``gate_clip``."""
+    if gate_clip is not None and not gate_clip > 0:
+        raise ValueError(f"gate_clip: expected a positive bound or None, got {gate_clip!r}")
+    return dict(activations=gate_activations(activations, ("sigmoid", "tanh")) or (SIGMOID, TANH),
+                gate_clip=gate_clip)
+
+
+def _buffers(activations, gate_clip, T, N, H, xp, dtype):
+    """The optional per-step buffers of the cache: gate_inside, pre."""
+    inside = None if gate_clip is None else xp.empty((T, N, 3 * H), bool)
+    keep = any(a.needs_input for a in activations)
+    return dict(activations=activations, gate_clip=gate_clip, gate_inside=inside,
+                pre=xp.empty((T, N, 3 * H), dtype) if keep else None)
+
+
+def _forward(x, h0, Wx, Wh, b, reset_after, recurrent_mask=None, activations=(SIGMOID, TANH),
+             gate_clip=None):
     xp = array_module(x, h0, Wx, Wh, b)
     bx, bh = (b[0], b[1]) if reset_after else (b, None)
     x_tm, gates = input_projection(x, Wx, bx)  # (T*N, D), (T, N, 3H)
@@ -138,7 +189,7 @@ def _forward(x, h0, Wx, Wh, b, reset_after, recurrent_mask=None):
     h = xp.empty((T + 1, N, H), dtype=x.dtype)
     h[0] = h0
     cache = GRUCache(reset_after, x_tm, Wx, Wh, bh, gates, xp.empty((T, N, H), x.dtype), h,
-                     recurrent_mask)
+                     recurrent_mask, **_buffers(activations, gate_clip, T, N, H, xp, x.dtype))
     for t in range(T):
         _step_forward(cache, t)
     return batch_first(h[1:]), cache
@@ -182,21 +233,24 @@ def gru_backward(dh, cache, dh_final=None):
     return Gradients((dx, dh_next, dWx, dWh, db))
 
 
-def gru_stepper(Wx, Wh, b, N, reset_after=True):
+def gru_stepper(Wx, Wh, b, N, reset_after=True, activations=None, gate_clip=None):
     """For inference one step at a time (sampling): -> step(x (N, D), h (N, H)) -> next_h,
     the step of ``gru_forward`` on one cache allocated here once, without checks."""
     xp = array_module(Wx)
     bx, bh = (b[0], b[1]) if reset_after else (b, None)
     H = Wh.shape[0]
+    options = gru_options(activations, gate_clip)
     cache = GRUCache(reset_after, None, Wx, Wh, bh, xp.empty((1, N, 3 * H), Wx.dtype),
-                     xp.empty((1, N, H), Wx.dtype), xp.empty((2, N, H), Wx.dtype))
+                     xp.empty((1, N, H), Wx.dtype), xp.empty((2, N, H), Wx.dtype),
+                     **_buffers(options["activations"], gate_clip, 1, N, H, xp, Wx.dtype))
     return cached_stepper(cache, _step_forward, Wx, bx)
 
 
-def gru_step_forward(x, prev_h, Wx, Wh, b, reset_after=True):
+def gru_step_forward(x, prev_h, Wx, Wh, b, reset_after=True, activations=None, gate_clip=None):
     """One step: x (N, D), prev_h (N, H) -> next_h (N, H), cache."""
     check_cell(x, prev_h, Wx, Wh, b, "ND", "prev_h", "3H", ("2", "3H") if reset_after else None)
-    h, cache = _forward(x[:, None], prev_h, Wx, Wh, b, reset_after)
+    h, cache = _forward(x[:, None], prev_h, Wx, Wh, b, reset_after,
+                        **gru_options(activations, gate_clip))
     return h[:, 0], cache
 
 

@@ -19,6 +19,9 @@ Options (any combination):
         (the clipped c_t is the state and what the o peephole sees)
     gate_clip=k                       ONNX LSTM `clip`: every gate pre-activation
         (peephole term included) is clipped to [-k, k] before its activation
+    activations=(f, g, h)             ONNX LSTM `activations` (Keras recurrent_activation,
+        activation): i, f, o = f(a_i), f(a_f), f(a_o); g = g(a_g); h_t = o * h(c_t); any of
+        ``gate_activations`` (default sigmoid, tanh, tanh)
     layer_norm {"gamma_x","gamma_h": (G,), "gamma_c","beta_c": (H,)}
         Ba, Kiros & Hinton 2016:  a_t = LN(x_t Wx; gamma_x) + LN(h_{t-1} Wh; gamma_h) + b,
         h_t = o * tanh(LN(c_t; gamma_c, beta_c)); c_t itself is carried unnormalised
@@ -44,6 +47,7 @@ import numpy as np
 
 from .activations import sigmoid
 from .backend import array_module
+from .gate_activations import SIGMOID, TANH, gate_activations
 from .checks import ShapeChecker
 from .layer_norm import normalize, normalize_backward
 from .lstm_fused import backward_loop, forward_loop, halve_sigmoid_columns
@@ -78,6 +82,19 @@ class LSTMOptions:
     gate_clip: float = None
     layer_norm: bool = False
     depth_gate: bool = False
+    activations: tuple = None  # (f, g, h) Activations; None: sigmoid, tanh, tanh
+
+    @property
+    def gate_act(self):
+        return self.activations[0] if self.activations else SIGMOID
+
+    @property
+    def cell_act(self):
+        return self.activations[1] if self.activations else TANH
+
+    @property
+    def out_act(self):
+        return self.activations[2] if self.activations else TANH
 
     @property
     def gates(self):
@@ -159,6 +176,8 @@ class LSTMCache:
     depth: object = None  # (T, N, H) depth-gate values d_t
     lower_c: object = None  # (T, N, H) the lower layer's cells c^L_t
     recurrent_mask: object = None  # (N, P) variational recurrent dropout mask
+    pre: object = None  # (T, N, G) gate pre-activations (after clipping), custom activations
+    pre_u: object = None  # (T, N, H) what h(.) reads: c_t or LN(c_t), custom activations
 
     @property
     def final_h(self):
@@ -192,6 +211,8 @@ def _allocate(opts, w, x_tm, gates, h0, c0, H, xp):
         cache.xhat_c, cache.rstd_c = empty(T, N, H), empty(T, N, 1)
     if opts.depth_gate:
         cache.depth = empty(T, N, H)
+    if opts.activations:
+        cache.pre, cache.pre_u = empty(T, N, G), empty(T, N, H)
     return cache
 
 
@@ -214,8 +235,10 @@ def _step_forward(cache, t):
         inside = cache.gate_inside[t]
         _clip(early, opts.gate_clip, _span(inside, opts, opts.early_sigmoid))
         _clip(g, opts.gate_clip, _block(inside, opts, "g"))
-    sigmoid(early, out=early)
-    xp.tanh(g, out=g)
+    if cache.pre is not None:
+        cache.pre[t] = a
+    opts.gate_act(early, out=early)
+    opts.cell_act(g, out=g)
     f, i = _block(a, opts, "f"), _input_gate(a, opts)
     xp.multiply(f, c_prev, out=c)  # c_t = f * c_{t-1} + i * g
     c += i * g
@@ -231,14 +254,19 @@ def _step_forward(cache, t):
         o += w["p_o"] * c
         if opts.gate_clip is not None:
             _clip(o, opts.gate_clip, _block(cache.gate_inside[t], opts, "o"))
-        sigmoid(o, out=o)
-    if opts.layer_norm:  # tanh(LN(c_t; gamma_c, beta_c))
+        if cache.pre is not None:
+            _block(cache.pre[t], opts, "o")[...] = o
+        opts.gate_act(o, out=o)
+    u = cache.tanh_c[t]
+    if opts.layer_norm:  # h(LN(c_t; gamma_c, beta_c))
         cache.xhat_c[t], cache.rstd_c[t] = normalize(c)
-        xp.multiply(cache.xhat_c[t], w["gamma_c"], out=cache.tanh_c[t])
-        cache.tanh_c[t] += w["beta_c"]
-        xp.tanh(cache.tanh_c[t], out=cache.tanh_c[t])
+        xp.multiply(cache.xhat_c[t], w["gamma_c"], out=u)
+        u += w["beta_c"]
     else:
-        xp.tanh(c, out=cache.tanh_c[t])
+        u[...] = c
+    if cache.pre_u is not None:
+        cache.pre_u[t] = u
+    opts.out_act(u, out=u)
     if opts.projection:  # h_t = (o * tanh(c_t)) Wp
         xp.matmul(o * cache.tanh_c[t], w["Wp"], out=cache.h[t + 1])
     else:
@@ -262,7 +290,7 @@ def _step_backward(cache, t, dh, dc, grads):
     returns dc_prev (N, H).
 
     h = m Wp                   =>  dm = dh Wp^T                     (m = dh without Wp)
-    m = o * u, u = tanh(cn)    =>  do = dm * u,  dcn = dm * o * (1 - u^2)
+    m = o * u, u = h(cn)       =>  do = dm * u,  dcn = dm * o * h'(cn)   (tanh: 1 - u^2)
     cn = LN(c; gamma_c, beta_c) =>  dc += normalize_backward(dcn * gamma_c)   (cn = c without LN)
     a_o += p_o * c (late o)    =>  da_o = do * o (1 - o) [* inside],  dc += da_o * p_o
     c = clip(c~)               =>  dc *= inside
@@ -270,7 +298,8 @@ def _step_backward(cache, t, dh, dc, grads):
                                    da_d = dd * d (1 - d),  dc_prev += da_d * w_c
     c~ = f * c_prev + i * g    =>  df = dc * c_prev,  di = dc * g,  dg = dc * i,
                                    dc_prev += dc * f;   cifg (i = 1 - f): df -= di
-    sigmoid, tanh              =>  da = d(gate) * s (1 - s),   da_g = dg * (1 - g^2)   [* inside]
+    f, g activations           =>  da = d(gate) * f'(a),  da_g = dg * g'(a_g)   [* inside]
+                                   (sigmoid: f' = s (1 - s); tanh: g' = 1 - g^2)
     a_i, a_f += p * c_prev     =>  dc_prev += da_i * p_i + da_f * p_f
     a = LN(h_prev Wh; gamma_h) =>  dah = normalize_backward(da * gamma_h)   (dah = da without LN)
     """
@@ -282,13 +311,14 @@ def _step_backward(cache, t, dh, dc, grads):
     da_t = grads.da[t]
     do = _block(da_t, opts, "o")
     do[...] = dm * u
-    dcn = dm * o * (1 - u * u)
+    pre = cache.pre[t] if cache.pre is not None else None
+    dcn = dm * o * opts.out_act.derivative(None if pre is None else cache.pre_u[t], u)
     if opts.layer_norm:
         grads.dln_c[t] = dcn
         dcn = normalize_backward(dcn * w["gamma_c"], cache.xhat_c[t], cache.rstd_c[t])
     dc = dc + dcn
     if opts.late_o:
-        do *= o * (1 - o)
+        do *= opts.gate_act.derivative(None if pre is None else _block(pre, opts, "o"), o)
         if opts.gate_clip is not None:
             do *= _block(cache.gate_inside[t], opts, "o")
         dc += do * w["p_o"]
@@ -306,9 +336,11 @@ def _step_backward(cache, t, dh, dc, grads):
         df -= dc * g
     else:
         _block(da_t, opts, "i")[...] = dc * g
-    _block(da_t, opts, "g")[...] = dc * i * (1 - g * g)
+    _block(da_t, opts, "g")[...] = dc * i * opts.cell_act.derivative(
+        None if pre is None else _block(pre, opts, "g"), g)
     s = _span(gates, opts, opts.early_sigmoid)
-    _span(da_t, opts, opts.early_sigmoid)[...] *= s * (1 - s)
+    _span(da_t, opts, opts.early_sigmoid)[...] *= opts.gate_act.derivative(
+        None if pre is None else _span(pre, opts, opts.early_sigmoid), s)
     if opts.gate_clip is not None:
         inside = cache.gate_inside[t]
         _span(da_t, opts, opts.early_sigmoid)[...] *= _span(inside, opts, opts.early_sigmoid)
@@ -360,7 +392,7 @@ def check_lstm_options(peepholes, cifg, cell_clip, gate_clip, names=PEEPHOLE_GAT
 
 
 def _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip, layer_norm,
-                         depth_gate, lower_c):
+                         depth_gate, lower_c, activations=None):
     if (depth_gate is None) != (lower_c is None):
         raise ValueError("lower_c: expected the lower layer's cells exactly when depth_gate "
                          "is given")
@@ -378,6 +410,7 @@ def _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip, l
         gate_clip=gate_clip,
         layer_norm=layer_norm is not None,
         depth_gate=depth_gate is not None,
+        activations=gate_activations(activations, ("sigmoid", "tanh", "tanh")),
     )
     w = {"Wx": Wx, "Wh": Wh, "b": b, "Wp": Wp, **peepholes}
     w.update(layer_norm or {})
@@ -387,7 +420,7 @@ def _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip, l
 
 def lstm_forward(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=None,
                  cell_clip=None, gate_clip=None, layer_norm=None, depth_gate=None, lower_c=None,
-                 recurrent_mask=None):
+                 recurrent_mask=None, activations=None):
     """Run the LSTM (with any of the options of the module docstring) over a sequence.
 
     x (N, T, D), h0 (N, P), optional c0 (N, H) (zeros when None), Wx (D, G), Wh (P, G),
@@ -396,7 +429,7 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=No
     variational recurrent dropout, the recurrent product reads h_{t-1} * m.
     """
     opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
-                                   layer_norm, depth_gate, lower_c)
+                                   layer_norm, depth_gate, lower_c, activations)
     _check(opts, x, h0, c0, w, "NTD", ("h0", "c0"), lower_c)
     check_recurrent_mask(recurrent_mask, h0)
     return _forward(opts, w, x, h0, c0, lower_c, recurrent_mask)
@@ -434,12 +467,12 @@ def _normalize_input(cache, gates):
 
 
 def lstm_stepper(Wx, Wh, b, N, *, peepholes=None, cifg=False, Wp=None, cell_clip=None,
-                 gate_clip=None, layer_norm=None):
+                 gate_clip=None, layer_norm=None, activations=None):
     """For inference one step at a time (sampling): -> step(x (N, D), h (N, P), c (N, H))
     -> (next_h, next_c), the step of ``lstm_forward`` run on one cache allocated here
     once, without checks and without keeping anything for a backward pass."""
     opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
-                                   layer_norm, None, None)
+                                   layer_norm, None, None, activations)
     xp = array_module(Wx)
     gates = xp.empty((1, N, Wx.shape[1]), dtype=Wx.dtype)
     cache = _allocate(opts, w, None, gates, xp.zeros((N, Wh.shape[0]), Wx.dtype), None,
@@ -553,11 +586,11 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
 
 def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b, *, peepholes=None, cifg=False, Wp=None,
                       cell_clip=None, gate_clip=None, layer_norm=None, depth_gate=None,
-                      lower_c=None):
+                      lower_c=None, activations=None):
     """One step: x (N, D), prev_h (N, P), prev_c (N, H) -> next_h (N, P), next_c (N, H),
     cache. Takes the options of ``lstm_forward``, with lower_c (N, H)."""
     opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
-                                   layer_norm, depth_gate, lower_c)
+                                   layer_norm, depth_gate, lower_c, activations)
     _check(opts, x, prev_h, prev_c, w, "ND", ("prev_h", "prev_c"), lower_c)
     h, cache = _forward(opts, w, x[:, None], prev_h, prev_c,
                         None if lower_c is None else lower_c[:, None])

@@ -27,7 +27,9 @@ from .support import check_supported
 
 KERAS_LSTM = ("i", "f", "g", "o")  # Keras' i, f, c, o in rnnlab's names
 KERAS_GRU = ("z", "r", "n")  # Keras' z, r, h
-KERAS_HAS = {LSTM: (), GRU: ("reset_after",), SimpleRNN: ()}  # class -> options it has
+# class -> options it has (a weights file holds no activation: any maps)
+KERAS_HAS = {LSTM: ("activation", "recurrent_activation"),
+             GRU: ("reset_after", "activation", "recurrent_activation"), SimpleRNN: ("activation",)}
 
 
 def load_keras_weights(target, path, names=None):

@@ -19,7 +19,8 @@ gives in inference mode, from zero states, every sequence full length. Per layer
     Dense                MatMul(x, W) + b, then Tanh / Relu / Sigmoid
     TiedDense            MatMul(x, E^T) + b
 
-LSTM options ONNX has: peepholes (P), cifg (input_forget), gate_clip (clip); those it
+Options ONNX has: peepholes (P), cifg (input_forget), gate_clip (clip, also of the GRU
+and the RNN), every cell's activations (activations, activation_alpha / _beta); those it
 has not (cell_clip, layer norm, projection), the Clockwork and depth-gated cells, a lone
 go_backwards, other merge modes and other layers are refused with a message naming
 them. The weight conversions are ``onnx_graph``'s.
@@ -38,12 +39,16 @@ from ..layers import (
     TiedDense,
     TimeDistributed,
 )
-from .onnx_graph import OPSET, gru_to_onnx, lstm_to_onnx, rnn_to_onnx
+from .onnx_graph import OPSET, activation_attributes, gru_to_onnx, lstm_to_onnx, rnn_to_onnx
 from .onnx_import import METADATA_KEY
 from .support import check_supported
 
-# class -> the cell options of its ONNX operator: P, input_forget, clip; linear_before_reset
-ONNX_HAS = {LSTM: ("peepholes", "cifg", "gate_clip"), GRU: ("reset_after",), SimpleRNN: ()}
+# class -> the cell options of its ONNX operator: P, input_forget, clip, activations;
+# linear_before_reset
+ACTIVATION_OPTIONS = ("activation", "recurrent_activation")
+ONNX_HAS = {LSTM: ("peepholes", "cifg", "gate_clip", "output_activation") + ACTIVATION_OPTIONS,
+            GRU: ("reset_after", "gate_clip") + ACTIVATION_OPTIONS,
+            SimpleRNN: ("activation", "gate_clip")}
 
 ACTIVATION_OPS = {"tanh": "Tanh", "relu": "Relu", "sigmoid": "Sigmoid"}
 
@@ -153,8 +158,9 @@ def _export_recurrent(graph, layer, x):
     per_direction = [_operator(sub)[1] for sub in directions]
     weights = [np.concatenate([w[k] for w in per_direction]) for k in range(len(weights))]
     names = [graph.constant(stem, w) for stem, w in zip(("W", "R", "B", "P"), weights)]
-    if "activations" in attributes:
-        attributes["activations"] = attributes["activations"] * len(directions)
+    for name in ("activations", "activation_alpha", "activation_beta"):  # per direction
+        if name in attributes:
+            attributes[name] = attributes[name] * len(directions)
     x_tm = graph.node("Transpose", [x], perm=[1, 0, 2])
     inputs = names[:3] + (["", "", "", names[3]] if len(names) == 4 else [])
     Y, Y_h = graph.node(op, [x_tm] + inputs, n_outputs=2, hidden_size=first.units,
@@ -170,20 +176,26 @@ def _operator(layer):
     """-> (ONNX op, weights [W, R, B(, P)] each (1, ...), attributes) of one direction."""
     p = layer.params
     check_supported(layer, ONNX_HAS, "ONNX")
+    attributes = {} if layer.gate_clip is None else {"clip": float(layer.gate_clip)}
     if type(layer) is LSTM:
         W, R, B, P = lstm_to_onnx(p["Wx"], p["Wh"], layer.total_bias(),
                                   {k: p[k] for k in layer.peephole_keys}, layer.cifg)
-        attributes = {}
-        if layer.cifg:
+        if layer.cifg:  # ONNX's i := rnnlab's f block negated: f(-a) = 1 - f(a) needed
+            if layer.recurrent_activation != "sigmoid":
+                raise ValueError(f"{layer.name}: ONNX's input_forget holds cifg=True only with "
+                                 f"recurrent_activation='sigmoid' (rnnlab's {layer.name} uses "
+                                 f"{layer.recurrent_activation!r})")
             attributes["input_forget"] = 1
-        if layer.gate_clip is not None:
-            attributes["clip"] = float(layer.gate_clip)
+        if layer.activations != ("sigmoid", "tanh", "tanh"):
+            attributes.update(activation_attributes(layer.activations))
         return "LSTM", [W, R, B] + ([P] if P is not None else []), attributes
     if type(layer) is GRU:
-        return "GRU", list(gru_to_onnx(p["Wx"], p["Wh"], p["b"], layer.reset_after)), \
-            {"linear_before_reset": int(layer.reset_after)}
-    return "RNN", list(rnn_to_onnx(p["Wx"], p["Wh"], layer.total_bias())), \
-        {"activations": [layer.activation.capitalize()]}
+        attributes["linear_before_reset"] = int(layer.reset_after)
+        if (layer.recurrent_activation, layer.activation) != ("sigmoid", "tanh"):
+            attributes.update(activation_attributes((layer.recurrent_activation, layer.activation)))
+        return "GRU", list(gru_to_onnx(p["Wx"], p["Wh"], p["b"], layer.reset_after)), attributes
+    attributes.update(activation_attributes([layer.activation]))
+    return "RNN", list(rnn_to_onnx(p["Wx"], p["Wh"], layer.total_bias())), attributes
 
 
 def run_onnx(proto, x):

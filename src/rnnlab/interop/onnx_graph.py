@@ -14,7 +14,9 @@ Layout conversions (rnnlab -> ONNX, one direction, layout 0: X is (T, N, D)):
     GRU   rnnlab columns r, z, n             -> ONNX rows z, r, h
           reset_after=True, b (2, 3H)        -> linear_before_reset=1, B = [b[0], b[1]]
           reset_after=False, b (3H,)         -> linear_before_reset=0, B = [b, 0]
-    RNN   W = Wx^T, R = Wh^T, B = [b, 0], activations Tanh or Relu
+    RNN   W = Wx^T, R = Wh^T, B = [b, 0]
+    every cell: its activations (f, g, h) -> activations, activation_alpha and
+          activation_beta (``activation_attributes``); gate_clip=k -> clip=k
 
 ONNX -> rnnlab (``*_from_onnx``, one direction: W (G, D), R (G, H), B (2G,), P (3H,))
 inverts them: the blocks reordered back, Wb + Rb summed (GRU with
@@ -23,6 +25,7 @@ the negated ONNX i block (ONNX's f block is not read, as ONNX Runtime does not).
 """
 import numpy as np
 
+from ..functional.gate_activations import DEFAULTS, NAMES, USES, Activation, gate_activation
 from .blocks import RNNLAB_GRU, RNNLAB_LSTM, reorder_blocks
 
 OPSET = 17
@@ -70,13 +73,42 @@ def rnn_to_onnx(Wx, Wh, b):
     return Wx.T[None], Wh.T[None], np.concatenate([b, np.zeros_like(b)])[None]
 
 
+def activation_attributes(specs):
+    """rnnlab activation specs -> ONNX's activations, activation_alpha, activation_beta
+    (an alpha or beta written for each activation that takes one, in order)."""
+    acts = [gate_activation(spec) for spec in specs]
+    attributes = {"activations": [a.onnx_name for a in acts],
+                  "activation_alpha": [a.alpha for a in acts if USES.get(a.name, (0, 0))[0]],
+                  "activation_beta": [a.beta for a in acts if USES.get(a.name, (0, 0))[1]]}
+    return {k: v for k, v in attributes.items() if v}
+
+
+def activations_from_onnx(names, alphas=(), betas=()):
+    """ONNX's activations -> Activations, each alpha and beta taken in order by the
+    activations that use one, the defaults of ONNX Runtime where the lists run out."""
+    alphas, betas, acts = list(alphas or ()), list(betas or ()), []
+    for name in names:
+        name = name.lower()
+        if name not in NAMES:
+            raise ValueError(f"activations: {name!r} is not an ONNX activation")
+        alpha, beta = DEFAULTS.get(name, (0.0, 0.0))
+        uses = USES.get(name, (False, False))
+        if uses[0] and alphas:
+            alpha = float(alphas.pop(0))
+        if uses[1] and betas:
+            beta = float(betas.pop(0))
+        acts.append(Activation(name, alpha, beta))
+    return acts
+
+
 def lstm_from_onnx(W, R, B, P=None, input_forget=False):
     """One direction of ONNX LSTM weights -> rnnlab (Wx, Wh, b, peepholes dict)."""
     H = R.shape[-1]
     B = np.zeros(8 * H, W.dtype) if B is None else B
     Wx, Wh, b = (reorder_blocks(a, LSTM_ONNX_BLOCKS, RNNLAB_LSTM)
                  for a in (W.T, R.T, B[: 4 * H] + B[4 * H :]))
-    P = {} if P is None else dict(zip(("p_i", "p_o", "p_f"), np.split(P, 3)))
+    P = {} if P is None else {k: p for k, p in zip(("p_i", "p_o", "p_f"), np.split(P, 3))
+                              if np.any(p)}  # a zero peephole is no peephole
     if not input_forget:
         return Wx, Wh, b, P
     keep = lambda a: np.concatenate(  # noqa: E731  (i, f, o, g) -> (f = -i, o, g)

@@ -30,6 +30,7 @@ import os
 
 import numpy as np
 
+from ..functional.lstm import PEEPHOLE_KEYS
 from ..layers import Dense, Dropout, Embedding, TiedDense, TimeDistributed
 from .onnx_node import OnnxImportError, RecurrentNode, attributes
 
@@ -339,6 +340,9 @@ def _copy_weights(targets, sources):
         pairs = zip([t for t in target.walk() if t.params], [s for s in source.walk() if s.params])
         for to, of in pairs:
             for name, value in to.params.items():
+                if name in PEEPHOLE_KEYS and name not in of.params:  # read as zero: absent
+                    value[...] = 0
+                    continue
                 if name not in of.params or of.params[name].shape != value.shape:
                     raise OnnxImportError(f"{to.name}: the graph's weights do not fit its "
                                           f"rnnlab settings ({name})")

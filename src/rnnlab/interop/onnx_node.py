@@ -6,8 +6,10 @@ whole graphs with it). Needs the ``interop`` extra.
     layer = node.layer(return_sequences=True)                  # for a Sequential
 
 Attributes (opsets 7-22): direction forward / reverse / bidirectional, layout 0 and 1,
-hidden_size, clip (the LSTM's ``gate_clip``), input_forget (``cifg``),
-linear_before_reset (the GRU's ``reset_after``), the RNN's Tanh or Relu, peepholes P,
+hidden_size, clip (``gate_clip``), input_forget (the LSTM's ``cifg``), linear_before_reset
+(the GRU's ``reset_after``), activations with activation_alpha / _beta (read as ONNX
+Runtime reads them: each value taken in order by the activations that use one; the
+layer's ``recurrent_activation``, ``activation``, ``output_activation``), peepholes P,
 and the inputs sequence_lens, initial_h, initial_c. ``run`` gives what the operator
 gives: Y zero after each row's length and, for a row of length 0, a zero Y_h and Y_c
 as ONNX Runtime does (an rnnlab layer, as Keras, keeps such a row's initial state).
@@ -17,11 +19,13 @@ its value.
 import numpy as np
 
 from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
-from .onnx_graph import gru_from_onnx, lstm_from_onnx, rnn_from_onnx
+from .onnx_graph import activations_from_onnx, gru_from_onnx, lstm_from_onnx, rnn_from_onnx
 
 DEFAULT_ACTIVATIONS = {"LSTM": ["sigmoid", "tanh", "tanh"], "GRU": ["sigmoid", "tanh"],
                        "RNN": ["tanh"]}
-RNN_ACTIVATIONS = ("tanh", "relu")
+# ONNX's f, g, h of each operator as the rnnlab layer's options
+ACTIVATION_OPTIONS = {"LSTM": ("recurrent_activation", "activation", "output_activation"),
+                      "GRU": ("recurrent_activation", "activation"), "RNN": ("activation",)}
 
 
 class OnnxImportError(ValueError):
@@ -94,26 +98,30 @@ class RecurrentNode:
 
     def _options(self, attrs):
         """The rnnlab options of the node's attributes; anything else refused by name."""
-        options = {}
-        activations = [a.lower() for a in attrs.pop("activations", [])]
-        alpha, beta = attrs.pop("activation_alpha", None), attrs.pop("activation_beta", None)
         default = DEFAULT_ACTIVATIONS[self.op]
-        per_direction = [activations[k : k + len(default)]
-                         for k in range(0, len(activations), len(default))] or [default]
-        if self.op == "RNN" and all(a == per_direction[0] for a in per_direction) \
-                and per_direction[0][0] in RNN_ACTIVATIONS and alpha is None and beta is None:
-            options["activation"] = per_direction[0][0]
-        elif activations and (any(a != default for a in per_direction) or alpha or beta):
-            raise OnnxImportError(f"{_where(self.node)}: activations={activations!r} (rnnlab's "
-                                  f"{self.op} takes {default})")
+        names = attrs.pop("activations", None)
+        alpha, beta = attrs.pop("activation_alpha", None), attrs.pop("activation_beta", None)
+        try:
+            acts = [a.spec for a in activations_from_onnx(names or default, alpha, beta)]
+        except ValueError as error:
+            raise OnnxImportError(f"{_where(self.node)}: {error}") from None
+        per_direction = [acts[k : k + len(default)] for k in range(0, len(acts), len(default))]
+        if any(d != per_direction[0] for d in per_direction) or len(acts) % len(default):
+            raise OnnxImportError(f"{_where(self.node)}: activations={names!r} (rnnlab's "
+                                  f"directions share theirs: {len(default)} names, the same "
+                                  f"for each)")
+        options = dict(zip(ACTIVATION_OPTIONS[self.op], per_direction[0]))
+        if options.get("output_activation") == options.get("activation"):
+            options.pop("output_activation", None)
         clip = attrs.pop("clip", None)
         if clip is not None:
-            if self.op != "LSTM":
-                raise OnnxImportError(f"{_where(self.node)}: clip={clip!r} (rnnlab clips the "
-                                      f"LSTM's gates only)")
             options["gate_clip"] = float(clip)
         if self.op == "LSTM":
             options["cifg"] = bool(attrs.pop("input_forget", 0))
+            if options["cifg"] and options["recurrent_activation"] != "sigmoid":
+                raise OnnxImportError(f"{_where(self.node)}: input_forget=1 with activations="
+                                      f"{names!r} (rnnlab's cifg reads ONNX's i gate as 1 - f "
+                                      f"with the sigmoid only)")
         if self.op == "GRU":
             options["reset_after"] = bool(attrs.pop("linear_before_reset", 0))
         if attrs:

@@ -156,12 +156,15 @@ def _recurrent_layers(source):
     return recurrent
 
 
-PYTORCH_HAS = {LSTM: ("proj_size",), GRU: (), SimpleRNN: ()}  # class -> options it has
+PYTORCH_HAS = {LSTM: ("proj_size",), GRU: (), SimpleRNN: ("activation",)}  # class -> options
 
 
 def _torch_kind(layer):
     check_supported(layer, PYTORCH_HAS, "PyTorch")
     if type(layer) is SimpleRNN:
+        if layer.activation not in ("tanh", "relu"):
+            raise ValueError(f"{layer.name}: PyTorch's RNN has no activation="
+                             f"{layer.activation!r} (tanh or relu)")
         return "rnn_" + layer.activation
     return type(layer).__name__.lower()
 

@@ -1,6 +1,9 @@
 """GRU layer (``functional.gru``), ``reset_after=True`` as Keras and PyTorch by default;
-the bias is (2, 3H) then (input and recurrent rows), (3H,) otherwise."""
-from ..functional.gru import GATE_ORDER, gru_backward, gru_forward, gru_stepper
+the bias is (2, 3H) then (input and recurrent rows), (3H,) otherwise. As Keras:
+``activation`` (n, default tanh) and ``recurrent_activation`` (r and z, default sigmoid),
+any of ``functional.gate_activations``; ``gate_clip`` as ONNX's ``clip``."""
+from ..functional.gate_activations import gate_activation
+from ..functional.gru import GATE_ORDER, gru_backward, gru_forward, gru_options, gru_stepper
 from .single_state import SingleStateRecurrent
 
 
@@ -10,15 +13,23 @@ class GRU(SingleStateRecurrent):
     cell_forward, cell_backward = staticmethod(gru_forward), staticmethod(gru_backward)
     cell_stepper = staticmethod(gru_stepper)
 
-    def __init__(self, units, reset_after=True, **options):
+    def __init__(self, units, reset_after=True, activation="tanh", recurrent_activation="sigmoid",
+                 gate_clip=None, **options):
         super().__init__(units, **options)
         self.reset_after = bool(reset_after)
+        self.activation = gate_activation(activation).spec
+        self.recurrent_activation = gate_activation(recurrent_activation).spec
+        self.gate_clip = gru_options(gate_clip=gate_clip)["gate_clip"]
 
     def bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def options_in_use(self):
-        return {} if self.reset_after else {"reset_after": False}
+        in_use = {"reset_after": (self.reset_after, True), "activation": (self.activation, "tanh"),
+                  "recurrent_activation": (self.recurrent_activation, "sigmoid"),
+                  "gate_clip": (self.gate_clip, None)}
+        return {k: value for k, (value, default) in in_use.items() if value != default}
 
     def cell_options(self):
-        return {"reset_after": self.reset_after}
+        return {"reset_after": self.reset_after, "gate_clip": self.gate_clip,
+                "activations": (self.recurrent_activation, self.activation)}

@@ -1,7 +1,12 @@
 """LSTM layer with every option of ``functional.lstm``; LayerNormLSTM.
 
     LSTM(units, peepholes=(), cifg=False, proj_size=None, cell_clip=None, gate_clip=None,
-         layer_norm=False, unit_forget_bias=True, **recurrent options)
+         layer_norm=False, unit_forget_bias=True, activation="tanh",
+         recurrent_activation="sigmoid", output_activation=None, **recurrent options)
+
+As Keras: ``recurrent_activation`` the gates' (i, f, o), ``activation`` the candidate's (g)
+and, unless ``output_activation`` is given, the output's (h_t = o * act(c_t)); any of
+``functional.gate_activations`` (ONNX's f, g, h).
 
 Parameters: Wx (D, G), Wh (P, G), b (G,) (and b_h (G,) with ``recurrent_bias``);
 peepholes p_i, p_f, p_o (H,); Wp (H, P); layer norm gamma_x, gamma_h (G,), gamma_c,
@@ -21,6 +26,7 @@ from ..functional.lstm import (
     lstm_forward,
     lstm_stepper,
 )
+from ..functional.gate_activations import gate_activation
 from .base import check_positive_int
 from .initializers import glorot_uniform, orthogonal, zeros
 from .recurrent import Recurrent
@@ -34,8 +40,13 @@ class LSTM(Recurrent):
     candidate_gates = ("g",)
 
     def __init__(self, units, peepholes=(), cifg=False, proj_size=None, cell_clip=None,
-                 gate_clip=None, layer_norm=False, unit_forget_bias=True, **options):
+                 gate_clip=None, layer_norm=False, unit_forget_bias=True, activation="tanh",
+                 recurrent_activation="sigmoid", output_activation=None, **options):
         super().__init__(units, **options)
+        self.activation = gate_activation(activation).spec
+        self.recurrent_activation = gate_activation(recurrent_activation).spec
+        self.output_activation = None if output_activation is None else \
+            gate_activation(output_activation).spec
         self.peepholes = check_lstm_options(tuple(peepholes), cifg, cell_clip, gate_clip)
         self.cifg = bool(cifg)
         self.proj_size = None if proj_size is None else check_positive_int("proj_size", proj_size)
@@ -76,8 +87,18 @@ class LSTM(Recurrent):
     def options_in_use(self):
         in_use = {"peepholes": self.peepholes, "cifg": self.cifg, "proj_size": self.proj_size,
                   "cell_clip": self.cell_clip, "gate_clip": self.gate_clip,
-                  "layer_norm": self.layer_norm}
-        return {name: value for name, value in in_use.items() if value not in ((), False, None)}
+                  "layer_norm": self.layer_norm, "activation": self.activation,
+                  "recurrent_activation": self.recurrent_activation,
+                  "output_activation": self.output_activation}
+        defaults = {"activation": "tanh", "recurrent_activation": "sigmoid"}
+        return {name: value for name, value in in_use.items()
+                if value not in ((), False, None) and value != defaults.get(name)}
+
+    @property
+    def activations(self):
+        """ONNX's (f, g, h): the gates', the candidate's, the output's."""
+        return (self.recurrent_activation, self.activation,
+                self.activation if self.output_activation is None else self.output_activation)
 
     def cell_options(self):
         """The keyword options of ``lstm_forward`` for this layer's weights."""
@@ -89,6 +110,7 @@ class LSTM(Recurrent):
             cell_clip=self.cell_clip,
             gate_clip=self.gate_clip,
             layer_norm={k: p[k] for k in LAYER_NORM_KEYS} if self.layer_norm else None,
+            activations=self.activations,
         )
 
     def _cell_stepper(self, N):
