@@ -25,6 +25,22 @@ def assert_gradients(f, inputs, analytic, df, tol=FD_TOLERANCE):
         error = rel_error(numeric, analytic[name])
         assert error < tol, f"d{name}: relative error {error:.2e} against finite differences"
 
+def assert_single_state_gradients(rng, forward, backward, arrays, **options):
+    """A one-state cell's sequence backward (dx, dh0, dWx, dWh, db) against finite
+    differences, with random upstream gradients on every step and on h_T; ``arrays``:
+    x, h0, Wx, Wh, b. -> the forward's cache."""
+    h, cache = forward(**arrays, **options)
+    dh, dh_final = rng.standard_normal(h.shape), rng.standard_normal(cache.final_h.shape)
+    grads = backward(dh, cache, dh_final=dh_final)
+
+    def f():
+        h, cache = forward(**arrays, **options)
+        return h, cache.final_h
+
+    assert_gradients(f, arrays, dict(zip(["x", "h0", "Wx", "Wh", "b"], grads)), (dh, dh_final))
+    return cache
+
+
 # The one tolerance table of the oracle tests (relative error in the max norm, unless a
 # test says otherwise): PyTorch autograd in float64, ONNX Runtime in float32.
 TOLERANCES = {"finite_differences": FD_TOLERANCE, "torch_float64": 1e-10, "onnx_float32": 1e-5}

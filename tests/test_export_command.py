@@ -31,18 +31,21 @@ def trained(tmp_path_factory):
     return work, runs
 
 
-def ids_and_model(run):
-    checkpoint = read_checkpoint(run)
+def exported(trained, run, name):
+    """``rnnlab export`` of the run into ``name`` -> (the file, the checkpoint, ids, the
+    checkpoint model's scores on them)."""
+    work, runs = trained
+    out = work / name
+    result = rnnlab_cmd("export", runs[run], out)
+    assert result.returncode == 0, result.stderr
+    checkpoint = read_checkpoint(runs[run])
     ids = np.random.default_rng(0).integers(0, len(checkpoint.vocab), (3, 7))
-    return checkpoint, ids, checkpoint.model.eval().forward(ids)
+    return out, checkpoint, ids, checkpoint.model.eval().forward(ids)
 
 
 def test_onnx_export_runs_on_onnx_runtime_and_samples_as_the_checkpoint(trained):
     work, runs = trained
-    out = work / "model.onnx"
-    result = rnnlab_cmd("export", runs["plain"], out)
-    assert result.returncode == 0, result.stderr
-    checkpoint, ids, scores = ids_and_model(runs["plain"])
+    out, checkpoint, ids, scores = exported(trained, "plain", "model.onnx")
     assert np.max(np.abs(run_onnx(onnx.load(str(out)), ids) - scores)) < 1e-5
     assert isinstance(from_onnx(out), LanguageModel)
     assert onnx_vocab(out).tokens == checkpoint.vocab.tokens
@@ -57,12 +60,8 @@ def test_onnx_export_runs_on_onnx_runtime_and_samples_as_the_checkpoint(trained)
 
 @pytest.mark.parametrize("run", ["plain", "tied"])
 def test_pt_export_is_a_state_dict_of_tensors_pytorch_modules_load(trained, run):
-    work, runs = trained
-    out = work / f"{run}.pt"
-    result = rnnlab_cmd("export", runs[run], out)
-    assert result.returncode == 0, result.stderr
+    out, checkpoint, ids, scores = exported(trained, run, f"{run}.pt")
     state = torch.load(out, weights_only=True)  # tensors only
-    checkpoint, ids, scores = ids_and_model(runs[run])
     config = checkpoint.model.config
     V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
     encoder, decoder = torch.nn.Embedding(V, E), torch.nn.Linear(H, V)
@@ -76,11 +75,7 @@ def test_pt_export_is_a_state_dict_of_tensors_pytorch_modules_load(trained, run)
 
 
 def test_keras_weights_export_reads_back(trained):
-    work, runs = trained
-    out = work / "model.weights.h5"
-    result = rnnlab_cmd("export", runs["plain"], out)
-    assert result.returncode == 0, result.stderr
-    checkpoint, ids, scores = ids_and_model(runs["plain"])
+    out, checkpoint, ids, scores = exported(trained, "plain", "model.weights.h5")
     fresh = LanguageModel(**{**checkpoint.model.config, "seed": 123}).eval()  # built: no forward
     load_keras_weights(fresh, out)
     np.testing.assert_array_equal(fresh.forward(ids), scores)

@@ -1,7 +1,7 @@
 """Vanilla RNN: finite differences, step-vs-sequence, edge cases."""
 import numpy as np
 import pytest
-from conftest import SIZES, assert_gradients
+from conftest import SIZES, assert_gradients, assert_single_state_gradients
 
 from rnnlab.functional import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 from rnnlab.testing import rel_error
@@ -120,20 +120,6 @@ def test_rnn_activations_and_clip_match_finite_differences(rng, options):
     p = make_rnn(rng, N, T, D, H)
     p["Wx"] *= 2
     kw = RNN_OPTIONS[options]
-    h, cache = rnn_forward(**p, **kw)
+    cache = assert_single_state_gradients(rng, rnn_forward, rnn_backward, p, **kw)
     if "gate_clip" in kw:
         assert not cache.inside.all()
-    dh, dh_final = rng.standard_normal(h.shape), rng.standard_normal((N, H))
-    grads = rnn_backward(dh, cache, dh_final=dh_final)
-
-    def f():
-        h, cache = rnn_forward(**p, **kw)
-        return h, cache.final_h
-
-    assert_gradients(f, p, dict(zip(["x", "h0", "Wx", "Wh", "b"], grads)), (dh, dh_final))
-
-
-def test_a_bad_nonlinearity_is_named():
-    with pytest.raises(ValueError, match="nonlinearity: expected one of sigmoid, tanh"):
-        rnn_forward(np.zeros((1, 1, 2)), np.zeros((1, 3)), np.zeros((2, 3)), np.zeros((3, 3)),
-                    np.zeros(3), nonlinearity="swish")
