@@ -3,11 +3,14 @@ the memory each keeps for its backward, and the cost of the LSTM variants relati
 the plain LSTM.
 
 One training step = forward over (N, T, D) inputs + backward from a gradient on every
-output, including the input gradient and the weight gradients, in float32. rnnlab and
-PyTorch run in this process on the same sizes, in alternating blocks; medians of 2 x --repeats.
+output, including the input gradient and the weight gradients, in float32. Each library
+runs in worker processes of its own, one per (library, cell, size, mode): --calls timed
+calls after two warm-up calls, their median; the two libraries' workers alternated
+A B A B (--pairs times), the median of the process medians; all of it --runs times: the
+ratio shown is the median run's, beside the lowest run's.
 
-    python benchmarks/bench_cells.py [--repeats 5] [--cells lstm,gru,rnn] [--variants]
-                                     [--json out.json]
+    python benchmarks/bench_cells.py [--runs 3] [--pairs 3] [--calls 5] [--cells lstm,gru,rnn]
+                                     [--sizes 0,1,2,3,4] [--variants] [--json out.json]
 
 Columns: tokens/s (N*T per second), the ratio rnnlab / PyTorch, and the fraction of
 the machine's GEMM roofline, tokens/s / (sgemm FLOP/s / FLOPs per token) with FLOPs
@@ -19,10 +22,20 @@ against the minimum, the gate activations and the states (LSTM 4H + 2H floats, G
 the plain LSTM of the same size: time per step relative to it.
 """
 import argparse
+import statistics
+import sys
 
 import numpy as np
 import torch
-from harness import block_medians, machine_description, print_table, sgemm_flops, write_json
+from harness import (
+    alternating_processes,
+    block_medians,
+    machine_description,
+    print_table,
+    sgemm_flops,
+    worker_median,
+    write_json,
+)
 
 from rnnlab.functional import (
     clockwork_backward,
@@ -91,27 +104,53 @@ def torch_closures(cell, N, T, D, H):
     return train, infer
 
 
-def against_torch(cells, repeats, flops, rng):
+MODES = ("train", "infer")
+
+
+def worker(args):
+    """One measurement in this process: ``args.worker`` ("rnnlab" or "torch")."""
+    N, T, D, H = map(int, args.size.split(","))
+    if args.worker == "torch":
+        closures = torch_closures(args.cell, N, T, D, H)
+    else:
+        closures = rnnlab_closures(args.cell, N, T, D, H, np.random.default_rng(0))[:2]
+    worker_median(closures[MODES.index(args.mode)], args.calls)
+
+
+def against_torch(cells, sizes, args, flops):
+    """-> one row per (cell, size): each mode's tokens/s, ratio (median run, lowest run)
+    and roofline fractions."""
+    runs = {}  # (cell, size, mode) -> [(ours s, torch s)] per run
+    for _ in range(args.runs):
+        for cell in cells:
+            for size in sizes:
+                for mode in MODES:
+                    argv = [sys.executable, __file__, "--cell", cell, "--mode", mode, "--size",
+                            ",".join(map(str, size)), "--calls", str(args.calls), "--worker"]
+                    times = alternating_processes({"ours": argv + ["rnnlab"],
+                                                   "torch": argv + ["torch"]}, args.pairs)
+                    runs.setdefault((cell, size, mode), []).append((times["ours"], times["torch"]))
+                    print(cell, size, mode, f"{times['torch'] / times['ours']:.2f}", flush=True)
     rows = []
     for cell in cells:
-        for N, T, D, H in SIZES:
-            ours_train, ours_infer, cache = rnnlab_closures(cell, N, T, D, H, rng)
-            theirs_train, theirs_infer = torch_closures(cell, N, T, D, H)
-            times = block_medians({"ours train": ours_train, "torch train": theirs_train,
-                                         "ours infer": ours_infer, "torch infer": theirs_infer},
-                                        repeats)
-            tok = {name: N * T / seconds for name, seconds in times.items()}
-            roofline = flops / (6 * (D + H) * GATES[cell] * H)
-            rows.append({"cell": cell, "N,T,D,H": f"{N},{T},{D},{H}",
-                         "train tok/s": f"{tok['ours train']:,.0f}",
-                         "vs torch": f"{tok['ours train'] / tok['torch train']:.2f}",
-                         "% roofline": f"{100 * tok['ours train'] / roofline:.0f}%",
-                         "torch % roofline": f"{100 * tok['torch train'] / roofline:.0f}%",
-                         "infer tok/s": f"{tok['ours infer']:,.0f}",
-                         "infer vs torch": f"{tok['ours infer'] / tok['torch infer']:.2f}",
-                         "cache B/tok": f"{cache_bytes_per_token(cache, N, T):,.0f}",
-                         "minimum B/tok": f"{4 * MINIMUM_CACHE[cell](H):,}"})
-            print(rows[-1], flush=True)
+        for N, T, D, H in sizes:
+            row = {"cell": cell, "N,T,D,H": f"{N},{T},{D},{H}"}
+            flops_per_token = 6 * (D + H) * GATES[cell] * H  # training; inference a third
+            for mode in MODES:
+                pairs = runs[(cell, (N, T, D, H), mode)]
+                ratios = sorted(theirs / ours for ours, theirs in pairs)
+                ours = statistics.median(t for t, _ in pairs)
+                theirs = statistics.median(t for _, t in pairs)
+                per_token = flops_per_token / (1 if mode == "train" else 3)
+                row.update({f"{mode} tok/s": f"{N * T / ours:,.0f}",
+                            f"{mode} vs torch": f"{statistics.median(ratios):.2f}",
+                            f"{mode} lowest": f"{ratios[0]:.2f}",
+                            f"{mode} % roofline": f"{100 * N * T / ours * per_token / flops:.0f}%",
+                            f"torch {mode} % roofline": f"{100 * N * T / theirs * per_token / flops:.0f}%"})
+            _, _, cache = rnnlab_closures(cell, N, T, D, H, np.random.default_rng(0))
+            row.update({"cache B/tok": f"{cache_bytes_per_token(cache, N, T):,.0f}",
+                        "minimum B/tok": f"{4 * MINIMUM_CACHE[cell](H):,}"})
+            rows.append(row)
     return rows
 
 
@@ -140,16 +179,27 @@ def variants(repeats, rng):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3, help="whole alternations (lowest shown)")
+    parser.add_argument("--pairs", type=int, default=3, help="A B pairs of workers per run")
+    parser.add_argument("--calls", type=int, default=5, help="timed calls per worker")
+    parser.add_argument("--repeats", type=int, default=5, help="--variants: runs per block")
     parser.add_argument("--cells", default="lstm,gru,rnn")
+    parser.add_argument("--sizes", default=",".join(map(str, range(len(SIZES)))),
+                        help="indices into the sizes " + " ".join(map(str, SIZES)))
     parser.add_argument("--variants", action="store_true", help="also time the LSTM variants")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--worker", choices=("rnnlab", "torch"), help=argparse.SUPPRESS)
+    parser.add_argument("--cell", help=argparse.SUPPRESS)
+    parser.add_argument("--size", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return worker(args)
     rng = np.random.default_rng(0)
     flops = sgemm_flops()
-    print(f"machine: {machine_description()}; torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads); sgemm {flops / 1e9:.1f} GFLOP/s\n")
-    rows = against_torch([c for c in args.cells.split(",") if c], args.repeats, flops, rng)
+    print(f"machine: {machine_description(torch)}; sgemm {flops / 1e9:.1f} GFLOP/s\n")
+    sizes = [SIZES[int(k)] for k in args.sizes.split(",") if k]
+    rows = against_torch([c for c in args.cells.split(",") if c], sizes, args, flops)
     if rows:
         print()
         print_table(list(rows[0]), rows)
@@ -158,7 +208,8 @@ def main():
         print()
         print_table(list(variant_rows[0]), variant_rows)
     if args.json:
-        write_json(args.json, {"sgemm_flops": flops, "machine": machine_description(),
+        write_json(args.json, {"sgemm_flops": flops, "machine": machine_description(torch),
+                               "protocol": {k: getattr(args, k) for k in ("runs", "pairs", "calls")},
                                "rows": rows, "variants": variant_rows})
 
 

@@ -2,13 +2,27 @@
 (embedding, LSTM stack, dense softmax, loss, backward, global-norm clipping, Adam) for
 the `rnnlab train` default model (Embedding 64 -> 2 x LSTM 256 -> Dense, batches
 32 x 100 of tinyshakespeare) in rnnlab and in PyTorch (nn.Embedding + nn.LSTM +
-nn.Linear), in alternating blocks in one process, medians of --repeats runs of --updates updates.
+nn.Linear). Each library in worker processes of its own: --calls timed calls of
+--updates updates after two warm-up calls, their median; the workers alternated A B A B
+(--pairs times), the median of the process medians; all of it --runs times (the median
+run's ratio and the lowest run's).
 
-    python benchmarks/bench_lm.py [--updates 10] [--repeats 5] [--hidden 256] [--json out.json]
+    python benchmarks/bench_lm.py [--updates 10] [--calls 5] [--pairs 3] [--runs 3]
+                                  [--hidden 256] [--json out.json]
 """
+import statistics
+import sys
 
 import torch
-from harness import block_medians, default_corpus, language_model_parser, machine_description, print_table, write_json
+from harness import (
+    alternating_processes,
+    default_corpus,
+    language_model_parser,
+    machine_description,
+    print_table,
+    worker_median,
+    write_json,
+)
 from torch_lm import TorchLanguageModel, torch_loss
 
 from rnnlab.data import LanguageModelBatches
@@ -48,21 +62,30 @@ def torch_updates(V, batches, args):
 
 
 def main():
-    args = language_model_parser(__doc__, updates=10, repeats=5, json=None).parse_args()
+    args = language_model_parser(__doc__, updates=10, calls=5, pairs=3, runs=3, json=None,
+                                 worker=None).parse_args()
     torch.set_num_threads(2)
-    vocab, (train, _, _) = default_corpus()
-    batches = [batch for _, batch in zip(range(args.updates), LanguageModelBatches(train, 32, 100).batches())]
-    medians = block_medians({"rnnlab": rnnlab_updates(len(vocab), batches, args),
-                                   "pytorch": torch_updates(len(vocab), batches, args)}, args.repeats)
+    if args.worker:
+        vocab, (train, _, _) = default_corpus()
+        batches = [batch for _, batch in zip(range(args.updates),
+                                             LanguageModelBatches(train, 32, 100).batches())]
+        updates = {"rnnlab": rnnlab_updates, "pytorch": torch_updates}[args.worker]
+        return worker_median(updates(len(vocab), batches, args), args.calls)
+    argv = [sys.executable, __file__] + sys.argv[1:] + ["--worker"]
+    runs = [alternating_processes({"rnnlab": argv + ["rnnlab"], "pytorch": argv + ["pytorch"]},
+                                  args.pairs) for _ in range(args.runs)]
     tokens = args.updates * 32 * 100
-    print(machine_description())
-    rows = [{"library": name, "tokens/s": f"{tokens / seconds:,.0f}",
-             "ms/update": f"{1e3 * seconds / args.updates:.1f}"} for name, seconds in medians.items()]
+    print(machine_description(torch))
+    rows = [{"library": name, "tokens/s": f"{tokens / statistics.median(r[name] for r in runs):,.0f}",
+             "ms/update": f"{1e3 * statistics.median(r[name] for r in runs) / args.updates:.1f}"}
+            for name in ("rnnlab", "pytorch")]
     print_table(["library", "tokens/s", "ms/update"], rows)
-    ratio = medians["pytorch"] / medians["rnnlab"]
-    print(f"ratio rnnlab / pytorch: {ratio:.2f}")
+    ratios = sorted(r["pytorch"] / r["rnnlab"] for r in runs)
+    print(f"ratio rnnlab / pytorch: {statistics.median(ratios):.2f} (lowest of {args.runs} runs: "
+          f"{ratios[0]:.2f})")
     if args.json:
-        write_json(args.json, {"machine": machine_description(), "rows": rows, "ratio": ratio})
+        write_json(args.json, {"machine": machine_description(torch), "rows": rows,
+                               "ratio": statistics.median(ratios), "lowest": ratios[0]})
 
 
 if __name__ == "__main__":

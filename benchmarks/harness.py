@@ -1,14 +1,20 @@
-"""Shared benchmark machinery: timing in alternating blocks, the machine's sgemm roofline, tables.
+"""Shared benchmark machinery: timing in alternating blocks or alternating processes, the
+machine's sgemm roofline, tables.
 
-Every benchmark times rnnlab and PyTorch in the same process, in alternating blocks
-(``block_medians``) so that noise from a shared machine falls on both, and reports
-medians and ratios.
+In one process (``block_medians``) the libraries run in alternating blocks so that noise
+from a shared machine falls on both. A library's thread pool spins for a while after
+each call and slows whatever runs next, so the comparisons with PyTorch time each
+library in a process of its own (``alternating_processes``): a worker per measurement
+(warm-up calls, then the median of several timed calls, printed as JSON), the two
+libraries' workers alternated A B A B, the median of the process medians; a benchmark
+repeats that ``--runs`` times and reports the median and the lowest run's ratio.
 """
 import argparse
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -71,6 +77,29 @@ def block_medians(fns, repeats, rounds=2):
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
+def worker_median(fn, calls, warmup=2):
+    """In a worker process: ``warmup`` untimed calls, then the median of ``calls`` timed
+    ones, printed as the JSON line the parent reads."""
+    for _ in range(warmup):
+        fn()
+    times = [_timed(fn) for _ in range(calls)]
+    print(json.dumps({"median": statistics.median(times), "min": min(times)}), flush=True)
+
+
+def alternating_processes(commands, pairs=3):
+    """Run each command (name -> argv of a worker that ends with ``worker_median``'s
+    line) ``pairs`` times, alternated A B A B ... -> name -> the median of its process
+    medians."""
+    medians = {name: [] for name in commands}
+    for _ in range(pairs):
+        for name, argv in commands.items():
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if done.returncode:
+                sys.exit(f"worker failed: {' '.join(argv)}\n{done.stderr[-2000:]}")
+            medians[name].append(json.loads(done.stdout.strip().splitlines()[-1])["median"])
+    return {name: statistics.median(values) for name, values in medians.items()}
+
+
 def sgemm_flops(n=2048, repeats=5):
     """Measured float32 GEMM rate of NumPy's BLAS on this machine, FLOP/s (best run)."""
     rng = np.random.default_rng(0)
@@ -88,17 +117,30 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-def machine_description():
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        return f"{names[0]} x {len(names)}" if names else platform.processor()
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+def machine_description(torch=None):
+    """The machine line: CPU model and cores, NumPy's BLAS (version, kernel, threads),
+    PyTorch's threads when given."""
     try:
         from threadpoolctl import threadpool_info
 
-        blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
+        blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')} kernel, "
                 f"{i['num_threads']} threads)" for i in threadpool_info() if i["user_api"] == "blas"]
     except ImportError:
         blas = []
-    cpu = platform.processor() or platform.machine()
     malloc = "; freed memory kept (mallopt)" if FREED_MEMORY_KEPT else ""
-    return f"{cpu}, numpy {np.__version__}, BLAS: {'; '.join(blas) or 'unknown'}{malloc}"
+    line = f"{cpu_model()}, numpy {np.__version__}, BLAS: {'; '.join(blas) or 'unknown'}{malloc}"
+    if torch is not None:
+        line += f"; torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    return line
 
 
 def print_table(columns, rows):
