@@ -74,8 +74,11 @@ class RecurrentNode:
         P = weights[3] if len(weights) > 3 else None
         self.params = [self._direction(options, W[d], R[d], None if B is None else B[d],
                                        None if P is None else P[d]) for d in range(dirs)]
-        self.layers = [self._built(self._layer_class(return_sequences=True, return_state=True),
-                                   params, (None, W.shape[-1]), dtype) for params in self.params]
+        self.layers = []
+        for params in self.params:
+            layer = self._layer_class(return_sequences=True, return_state=True)
+            layer.build((None, W.shape[-1]), dtype)
+            self.layers.append(_assigned(layer, params))
 
     @classmethod
     def of(cls, node, constants, dtype=np.float32):
@@ -151,13 +154,6 @@ class RecurrentNode:
         kind, options = self._layer
         return kind(self.hidden_size, **options, **settings)
 
-    @staticmethod
-    def _built(layer, params, input_shape, dtype):
-        layer.build(input_shape, dtype)
-        for name, value in params.items():
-            layer.params[name][...] = value
-        return layer
-
     def reversed_directions(self):
         """Per direction, whether it reads each row backwards."""
         return [self.direction == "reverse" or d == 1 for d in range(len(self.layers))]
@@ -199,14 +195,20 @@ class RecurrentNode:
                                   f"(rnnlab's go_backwards gives the outputs in reading order)")
         layer = self._layer_class(return_sequences=return_sequences,
                                   go_backwards=self.direction == "reverse")
-        first = self.layers[0]
-        if len(self.layers) == 1:
-            return self._built(layer, self.params[0], first.input_shape, first.dtype)
-        layer = Bidirectional(layer)
-        layer.build(first.input_shape, first.dtype)
-        for sub, params in zip((layer.forward_layer, layer.backward_layer), self.params):
-            self._built(sub, params, first.input_shape, first.dtype)
+        if len(self.layers) == 2:
+            layer = Bidirectional(layer)
+        layer.build(self.layers[0].input_shape, self.layers[0].dtype)
+        subs = [layer.forward_layer, layer.backward_layer] if len(self.layers) == 2 else [layer]
+        for sub, params in zip(subs, self.params):
+            _assigned(sub, params)
         return layer
+
+
+def _assigned(layer, params):
+    """A built layer with ``params`` copied into its own arrays."""
+    for name, value in params.items():
+        layer.params[name][...] = value
+    return layer
 
 
 def _reverse_rows(a, lengths):
