@@ -125,8 +125,8 @@ class _GraphReader:
         dim = source.type.tensor_type.shape.dim[2]
         if dim.HasField("dim_value"):
             return dim.dim_value
-        first = next(spec for spec in self.specs if spec[0] == "recurrent")
-        return first[1].layers[0].input_shape[-1]
+        first = self.specs[0]  # what the first layer reads
+        return first[1].layers[0].input_shape[-1] if first[0] == "recurrent" else first[1].shape[0]
 
     def _ancestors(self, name):
         """The nodes (by id) ``name`` depends on."""
