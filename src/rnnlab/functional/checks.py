@@ -105,3 +105,10 @@ def check_ids(name, ids, upper):
         bad = ids.min() if ids.min() < 0 else ids.max()
         raise ValueError(f"{name}: ids must lie in [0, {upper}), got id {int(bad)}")
     return ids
+
+
+def check_bound(name, value):
+    """A clip bound: positive, or None for no clipping; ValueError naming ``name``."""
+    if value is not None and not value > 0:
+        raise ValueError(f"{name}: expected a positive bound or None, got {value!r}")
+    return value

@@ -22,7 +22,7 @@ Tests: tests/test_gru.py, tests/test_recurrent_mask.py, tests/test_torch_crossch
 from dataclasses import dataclass
 
 from .backend import array_module
-from .checks import check_cell
+from .checks import check_bound, check_cell
 from .gate_activations import SIGMOID, TANH, gate_activations
 from .recurrence import (
     Gradients,
@@ -30,6 +30,7 @@ from .recurrence import (
     batch_first,
     cached_stepper,
     check_recurrent_mask,
+    clip_recording,
     dropped,
     input_gradients,
     input_projection,
@@ -73,12 +74,10 @@ class GRUCache(StateSequence):
 def _activate(cache, t, a, k):
     """Clip (ONNX clip) and activate the block a of gates[t] (k = 0: f, 1: g) in place,
     keeping what the backward pass reads."""
-    xp = array_module(a)
     H = cache.h.shape[2]
     columns = slice(0, 2 * H) if k == 0 else slice(2 * H, 3 * H)
     if cache.gate_clip is not None:
-        xp.less(xp.abs(a), cache.gate_clip, out=cache.gate_inside[t][:, columns])
-        xp.clip(a, -cache.gate_clip, cache.gate_clip, out=a)
+        clip_recording(a, cache.gate_clip, cache.gate_inside[t][:, columns])
     if cache.pre is not None:
         cache.pre[t][:, columns] = a
     cache.activations[k](a, out=a)
@@ -166,10 +165,8 @@ def gru_forward(x, h0, Wx, Wh, b, reset_after=True, *, recurrent_mask=None, acti
 
 def gru_options(activations=None, gate_clip=None):
     """The checked options: ``activations`` as two Activations, ``gate_clip``."""
-    if gate_clip is not None and not gate_clip > 0:
-        raise ValueError(f"gate_clip: expected a positive bound or None, got {gate_clip!r}")
     return dict(activations=gate_activations(activations, ("sigmoid", "tanh")) or (SIGMOID, TANH),
-                gate_clip=gate_clip)
+                gate_clip=check_bound("gate_clip", gate_clip))
 
 
 def _buffers(activations, gate_clip, T, N, H, xp, dtype):

@@ -47,14 +47,15 @@ import numpy as np
 
 from .activations import sigmoid
 from .backend import array_module
+from .checks import ShapeChecker, check_bound
 from .gate_activations import SIGMOID, TANH, gate_activations
-from .checks import ShapeChecker
 from .layer_norm import normalize, normalize_backward
 from .lstm_fused import backward_loop, forward_loop, halve_sigmoid_columns
 from .recurrence import (
     Gradients,
     batch_first,
     check_recurrent_mask,
+    clip_recording,
     dropped,
     final_state_gradient,
     input_gradients,
@@ -146,13 +147,6 @@ def _span(a, opts, names):
     return a[..., start * H : (start + len(names)) * H]
 
 
-def _clip(a, bound, inside):
-    """Clip a to [-bound, bound] in place, recording where it was inside (gradient 1)."""
-    xp = array_module(a)
-    xp.less(xp.abs(a), bound, out=inside)
-    xp.clip(a, -bound, bound, out=a)
-
-
 @dataclass
 class LSTMCache:
     """Everything the backward pass needs, time-major. Optional fields are None when
@@ -233,8 +227,8 @@ def _step_forward(cache, t):
     early, g = _span(a, opts, opts.early_sigmoid), _block(a, opts, "g")
     if opts.gate_clip is not None:
         inside = cache.gate_inside[t]
-        _clip(early, opts.gate_clip, _span(inside, opts, opts.early_sigmoid))
-        _clip(g, opts.gate_clip, _block(inside, opts, "g"))
+        clip_recording(early, opts.gate_clip, _span(inside, opts, opts.early_sigmoid))
+        clip_recording(g, opts.gate_clip, _block(inside, opts, "g"))
     if cache.pre is not None:
         cache.pre[t] = a
     opts.gate_act(early, out=early)
@@ -248,12 +242,12 @@ def _step_forward(cache, t):
         sigmoid(d, out=d)
         c += d * cache.lower_c[t]
     if opts.cell_clip is not None:
-        _clip(c, opts.cell_clip, cache.cell_inside[t])
+        clip_recording(c, opts.cell_clip, cache.cell_inside[t])
     o = _block(a, opts, "o")
     if opts.late_o:  # a_o += p_o * c_t
         o += w["p_o"] * c
         if opts.gate_clip is not None:
-            _clip(o, opts.gate_clip, _block(cache.gate_inside[t], opts, "o"))
+            clip_recording(o, opts.gate_clip, _block(cache.gate_inside[t], opts, "o"))
         if cache.pre is not None:
             _block(cache.pre[t], opts, "o")[...] = o
         opts.gate_act(o, out=o)
@@ -385,9 +379,8 @@ def check_lstm_options(peepholes, cifg, cell_clip, gate_clip, names=PEEPHOLE_GAT
     allowed = tuple(n for g, n in zip(PEEPHOLE_GATES, names) if not (cifg and g == "i"))
     if not set(peepholes) <= set(allowed):
         raise ValueError(f"peepholes: expected keys among {allowed}, got {sorted(peepholes)}")
-    for name, value in (("cell_clip", cell_clip), ("gate_clip", gate_clip)):
-        if value is not None and not value > 0:
-            raise ValueError(f"{name}: expected a positive bound or None, got {value!r}")
+    check_bound("cell_clip", cell_clip)
+    check_bound("gate_clip", gate_clip)
     return tuple(g for g, n in zip(PEEPHOLE_GATES, names) if n in peepholes)
 
 

@@ -142,6 +142,15 @@ def cached_stepper(cache, step_forward, Wx, bx):
 TRANSPOSED_PRODUCT_MIN_SIZE = 256  # measured: below it v W is as fast or faster (K > J)
 
 
+def clip_recording(a, bound, inside=None):
+    """Clip a to [-bound, bound] in place, writing to ``inside`` (when given) where it was
+    inside: where the clip's gradient is 1 (ONNX ``clip``, TF ``cell_clip``)."""
+    xp = array_module(a)
+    if inside is not None:
+        xp.less(xp.abs(a), bound, out=inside)
+    xp.clip(a, -bound, bound, out=a)
+
+
 def recurrent_product(W, N):
     """The per-step product of a time loop: -> product(v (N, J)) -> v W (N, K).
 

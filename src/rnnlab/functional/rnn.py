@@ -13,13 +13,14 @@ Tests: tests/test_rnn.py, tests/test_recurrent_mask.py, tests/test_torch_crossch
 from dataclasses import dataclass
 
 from .backend import array_module
-from .checks import check_cell
+from .checks import check_bound, check_cell
 from .gate_activations import gate_activation
 from .recurrence import (
     Gradients,
     StateSequence,
     batch_first,
     check_recurrent_mask,
+    clip_recording,
     dropped,
     input_gradients,
     input_projection,
@@ -31,8 +32,7 @@ from .recurrence import (
 
 def check_nonlinearity(nonlinearity, gate_clip=None):
     """-> the nonlinearity as an Activation; ValueError naming a bad one or a bad clip."""
-    if gate_clip is not None and not gate_clip > 0:
-        raise ValueError(f"gate_clip: expected a positive bound or None, got {gate_clip!r}")
+    check_bound("gate_clip", gate_clip)
     try:
         return gate_activation(nonlinearity)
     except ValueError as error:
@@ -125,12 +125,9 @@ def _buffers(activation, gate_clip, shape, xp, dtype):
 def _step(a, h_prev, Wh, activation, gate_clip, out, pre=None, inside=None):
     """a holds x_t Wx + b: h_t = act(clip(a + h_{t-1} Wh)), written to ``out``; the
     pre-activation and the clip's inside kept in ``pre`` and ``inside`` when given."""
-    xp = array_module(a)
     a += h_prev @ Wh
     if gate_clip is not None:
-        if inside is not None:
-            xp.less(xp.abs(a), gate_clip, out=inside)
-        xp.clip(a, -gate_clip, gate_clip, out=a)
+        clip_recording(a, gate_clip, inside)
     if pre is not None:
         pre[...] = a
     return activation(a, out=out)

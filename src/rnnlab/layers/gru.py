@@ -2,8 +2,9 @@
 the bias is (2, 3H) then (input and recurrent rows), (3H,) otherwise. As Keras:
 ``activation`` (n, default tanh) and ``recurrent_activation`` (r and z, default sigmoid),
 any of ``functional.gate_activations``; ``gate_clip`` as ONNX's ``clip``."""
+from ..functional.checks import check_bound
 from ..functional.gate_activations import gate_activation
-from ..functional.gru import GATE_ORDER, gru_backward, gru_forward, gru_options, gru_stepper
+from ..functional.gru import GATE_ORDER, gru_backward, gru_forward, gru_stepper
 from .single_state import SingleStateRecurrent
 
 
@@ -19,7 +20,7 @@ class GRU(SingleStateRecurrent):
         self.reset_after = bool(reset_after)
         self.activation = gate_activation(activation).spec
         self.recurrent_activation = gate_activation(recurrent_activation).spec
-        self.gate_clip = gru_options(gate_clip=gate_clip)["gate_clip"]
+        self.gate_clip = check_bound("gate_clip", gate_clip)
 
     def bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
