@@ -49,18 +49,3 @@ def softmax(x, axis=-1):
     probs = xp.exp(x - x.max(axis=axis, keepdims=True))
     probs /= probs.sum(axis=axis, keepdims=True)
     return probs
-
-
-POINTWISE_ACTIVATIONS = {"tanh": tanh, "relu": relu, "sigmoid": sigmoid}  # a dense layer's
-
-
-def activation_grad_from_output(name, out, dout):
-    """d(loss)/d(pre-activation) from the activation's output ``out`` and upstream ``dout``.
-
-    tanh: dy/da = 1 - y^2;  relu: dy/da = [y > 0];  sigmoid: dy/da = y (1 - y).
-    """
-    if name == "tanh":
-        return dout * (1 - out * out)
-    if name == "sigmoid":
-        return dout * out * (1 - out)
-    return dout * (out > 0)

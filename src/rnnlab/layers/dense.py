@@ -4,9 +4,12 @@
 
 Keras' initialisation: W Glorot-uniform, b zeros.
 """
-from ..functional.activations import POINTWISE_ACTIVATIONS, activation_grad_from_output
+from ..functional.gate_activations import gate_activation
 from .base import Layer, check_positive_int, check_rank
 from .initializers import glorot_uniform, zeros
+
+
+DENSE_ACTIVATIONS = ("relu", "sigmoid", "tanh")
 
 
 class Dense(Layer):
@@ -15,10 +18,11 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True, name=None):
         super().__init__(name)
         self.units = check_positive_int("units", units)
-        if activation is not None and activation not in POINTWISE_ACTIVATIONS:
+        if activation is not None and activation not in DENSE_ACTIVATIONS:
             raise ValueError(f"activation: expected None or one of "
-                             f"{sorted(POINTWISE_ACTIVATIONS)}, got {activation!r}")
+                             f"{list(DENSE_ACTIVATIONS)}, got {activation!r}")
         self.activation, self.use_bias = activation, use_bias
+        self._act = None if activation is None else gate_activation(activation)
 
     def _make_params(self, input_shape):
         D = input_shape[-1]
@@ -42,14 +46,14 @@ class Dense(Layer):
         if self.use_bias:
             y += self.params["b"]
         if self.activation is not None:  # keep y for the backward (and then only)
-            y = POINTWISE_ACTIVATIONS[self.activation](y, out=y)
+            y = self._act(y, out=y)
         self._y = y if self.activation is not None else None
         return y
 
     def backward(self, dy):
-        """dy (..., M) -> dx (..., D).   da = dy * act'(a);  dW = x^T da;  db = sum da;
-        dx = da W^T."""
-        da = dy if self.activation is None else activation_grad_from_output(self.activation, self._y, dy)
+        """dy (..., M) -> dx (..., D).   da = dy * act'(a) (from y: tanh 1 - y^2, sigmoid
+        y (1 - y), relu [y > 0]);  dW = x^T da;  db = sum da;  dx = da W^T."""
+        da = dy if self.activation is None else dy * self._act.derivative(None, self._y)
         D, M = self.params["W"].shape
         x2, da2 = self._x.reshape(-1, D), da.reshape(-1, M)
         self.grads["W"] += x2.T @ da2
