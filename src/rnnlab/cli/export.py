@@ -31,7 +31,7 @@ def run(args):
     try:
         data = _serialise(kind, checkpoint.model, checkpoint.vocab)
     except ImportError as error:
-        extra = "test" if kind == ".pt" else "interop"
+        extra = "bench" if kind == ".pt" else "interop"  # bench: the CPU build of PyTorch
         raise CLIError(f"{kind} export needs {error.name} (pip install 'rnnlab[{extra}]' or "
                        f"pip install {error.name})") from None
     write_atomically(args.out, data)

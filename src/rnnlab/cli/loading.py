@@ -28,13 +28,14 @@ def _from_onnx(path):
                        f"'rnnlab[interop]')") from None
 
     from ..interop.onnx_import import from_onnx, onnx_vocab
+    from ..models import LanguageModel
 
     try:
         proto = ModelProto.FromString(Path(path).read_bytes())
     except DecodeError:
         raise CLIError(f"{path}: not an ONNX model") from None
     model = from_onnx(proto)
-    if not hasattr(model, "generate"):
+    if not isinstance(model, LanguageModel):
         raise CLIError(f"{path}: an ONNX graph without rnnlab's language-model settings "
                        f"(written by rnnlab export)")
     return Checkpoint(Path(path), model, onnx_vocab(proto))
