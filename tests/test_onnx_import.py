@@ -157,3 +157,20 @@ def test_what_rnnlab_cannot_represent_is_one_line_naming_the_node(op, attributes
         RecurrentNode.of(model.graph.node[0], weights)
     assert f"ONNX node 'the_{op.lower()}' ({op}): {message}" in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_peephole_zero_in_one_direction_only_is_kept_in_both():
+    """A zero peephole vector is no peephole only when it is zero in every direction: the
+    two directions of an rnnlab Bidirectional share their options."""
+    rng = np.random.default_rng(5)
+    weights, feeds = random_case(rng, "LSTM", "bidirectional", 0, True, ("initial_h",))
+    weights["P"][1, :H] = 0  # the backward direction has no input-gate peephole
+    weights["P"][:, 2 * H :] = 0  # neither direction has a forget-gate peephole
+    model = node_model("LSTM", weights, {"direction": "bidirectional"}, 0, ("initial_h",))
+    node = RecurrentNode.of(model.graph.node[0], weights)
+    assert [layer.peepholes for layer in node.layers] == [("i", "o")] * 2
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    assert_close(node.run(feeds["X"], initial_h=feeds["initial_h"]), session.run(None, feeds))

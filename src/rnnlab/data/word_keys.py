@@ -146,8 +146,8 @@ class KnownWords:
             return []
         short, long = (missing[lengths[missing] <= KEY_BYTES],
                        missing[lengths[missing] > KEY_BYTES])  # long: each occurrence looked up
-        keys, first, group_of = np.unique(mix(lo[short], hi[short]),
-                                          return_index=True, return_inverse=True)
+        _, first, group_of = np.unique(mix(lo[short], hi[short]),
+                                       return_index=True, return_inverse=True)
         group_of = group_of.reshape(-1)
         one = short[first[group_of]]  # the first word of each word's group
         if not ((lo[short] == lo[one]).all() and (hi[short] == hi[one]).all()):

@@ -107,8 +107,7 @@ def lstm_from_onnx(W, R, B, P=None, input_forget=False):
     B = np.zeros(8 * H, W.dtype) if B is None else B
     Wx, Wh, b = (reorder_blocks(a, LSTM_ONNX_BLOCKS, RNNLAB_LSTM)
                  for a in (W.T, R.T, B[: 4 * H] + B[4 * H :]))
-    P = {} if P is None else {k: p for k, p in zip(("p_i", "p_o", "p_f"), np.split(P, 3))
-                              if np.any(p)}  # a zero peephole is no peephole
+    P = {} if P is None else dict(zip(("p_i", "p_o", "p_f"), np.split(P, 3)))
     if not input_forget:
         return Wx, Wh, b, P
     keep = lambda a: np.concatenate(  # noqa: E731  (i, f, o, g) -> (f = -i, o, g)

@@ -18,6 +18,7 @@ its value.
 """
 import numpy as np
 
+from ..functional.lstm import PEEPHOLE_KEYS
 from ..layers import GRU, LSTM, Bidirectional, SimpleRNN
 from .onnx_graph import activations_from_onnx, gru_from_onnx, lstm_from_onnx, rnn_from_onnx
 
@@ -74,6 +75,7 @@ class RecurrentNode:
         P = weights[3] if len(weights) > 3 else None
         self.params = [self._direction(options, W[d], R[d], None if B is None else B[d],
                                        None if P is None else P[d]) for d in range(dirs)]
+        self._layer = self._layer_kind(options)
         self.layers = []
         for params in self.params:
             layer = self._layer_class(return_sequences=True, return_state=True)
@@ -136,19 +138,26 @@ class RecurrentNode:
         return options
 
     def _direction(self, options, W, R, B, P):
-        """-> the rnnlab parameters of one direction; sets the layer's class and options."""
+        """-> the rnnlab parameters of one direction (the LSTM's peepholes all three)."""
         if self.op == "LSTM":
             Wx, Wh, b, peepholes = lstm_from_onnx(W, R, B, P, options["cifg"])
-            gates = tuple(k[2] for k in ("p_i", "p_f", "p_o") if k in peepholes)
-            self._layer = (LSTM, {**options, "peepholes": gates})
             return {"Wx": Wx, "Wh": Wh, "b": b, **peepholes}
         if self.op == "GRU":
             Wx, Wh, b = gru_from_onnx(W, R, B, options["reset_after"])
-            self._layer = (GRU, options)
         else:
             Wx, Wh, b = rnn_from_onnx(W, R, B)
-            self._layer = (SimpleRNN, options)
         return {"Wx": Wx, "Wh": Wh, "b": b}
+
+    def _layer_kind(self, options):
+        """-> (the layer class, its options). An LSTM peephole that is zero in every
+        direction is no peephole: it is dropped from the parameters."""
+        if self.op != "LSTM":
+            return (GRU if self.op == "GRU" else SimpleRNN), options
+        in_use = [k for k in PEEPHOLE_KEYS if any(np.any(p.get(k, 0)) for p in self.params)]
+        for params in self.params:
+            for key in set(params) & set(PEEPHOLE_KEYS) - set(in_use):
+                del params[key]
+        return LSTM, {**options, "peepholes": tuple(k[2] for k in in_use)}
 
     def _layer_class(self, **settings):
         kind, options = self._layer
