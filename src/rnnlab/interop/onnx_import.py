@@ -32,7 +32,7 @@ import numpy as np
 
 from ..functional.lstm import PEEPHOLE_KEYS
 from ..layers import Dense, Dropout, Embedding, TiedDense, TimeDistributed
-from .onnx_node import OnnxImportError, RecurrentNode, attributes
+from .onnx_node import OnnxImportError, RecurrentNode, attributes, where
 
 METADATA_KEY = "rnnlab"  # metadata_props: {"config": LanguageModel settings, "vocab": ...}
 RECURRENT_OPS = ("LSTM", "GRU", "RNN")
@@ -141,7 +141,7 @@ class _GraphReader:
     def _constant(self, node, k):
         name = node.input[k] if len(node.input) > k else ""
         if name not in self.constants:
-            raise OnnxImportError(f"{_where(node)}: its input {k} ({name!r}) is not a constant")
+            raise OnnxImportError(f"{where(node)}: its input {k} ({name!r}) is not a constant")
         return self.constants[name]
 
     def _use(self, name):
@@ -163,7 +163,7 @@ class _GraphReader:
         labels, origin = list(self.labels[x]), self.origin.get(x)
         if op == "Gather" and len(node.input) == 2 and node.input[1] in self.labels:
             if self.specs or attrs.get("axis", 0) != 0:
-                raise OnnxImportError(f"{_where(node)}: a Gather other than the first "
+                raise OnnxImportError(f"{where(node)}: a Gather other than the first "
                                       f"layer's embedding lookup")
             W = self._constant(node, 0)
             self.specs.append(["embedding", W, set()])
@@ -178,7 +178,7 @@ class _GraphReader:
             axes = list(self._constant(node, 1)) if axes is None else axes
             axes = [a % len(labels) for a in axes]
             if any(labels[a] != "dir" or self._directions(origin) != 1 for a in axes):
-                raise OnnxImportError(f"{_where(node)}: axes={axes} of a tensor of axes "
+                raise OnnxImportError(f"{where(node)}: axes={axes} of a tensor of axes "
                                       f"{labels}: only a single direction's axis is dropped")
             return self._set(node.output[0], [a for k, a in enumerate(labels) if k not in axes],
                              origin)
@@ -187,7 +187,7 @@ class _GraphReader:
             merged = len(labels) - 1
             if labels[-2:] != ["dir", "F"] or len(shape) != merged or \
                     any(s < 0 for s in shape[:-1]) or shape[-1] not in (-1, self._width(origin)):
-                raise OnnxImportError(f"{_where(node)}: shape={shape} of a tensor of axes "
+                raise OnnxImportError(f"{where(node)}: shape={shape} of a tensor of axes "
                                       f"{labels}: only the directions merged into the features")
             return self._set(node.output[0], labels[:-2] + ["F"], origin)
         self._use(x)
@@ -196,7 +196,7 @@ class _GraphReader:
             return self._set(node.output[0], labels, (len(self.specs) - 1, "out"))
         if op == "Gemm":
             if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
-                raise OnnxImportError(f"{_where(node)}: Gemm with transA, alpha or beta")
+                raise OnnxImportError(f"{where(node)}: Gemm with transA, alpha or beta")
             W = self._constant(node, 1)
             b = self._constant(node, 2) if len(node.input) > 2 and node.input[2] else None
             self.specs.append(["dense", W.T if attrs.get("transB", 0) else W, b, None, set()])
@@ -210,7 +210,7 @@ class _GraphReader:
         if op in DENSE_ACTIVATIONS and last is not None and last[3] is None:
             last[3] = DENSE_ACTIVATIONS[op]
             return self._set(node.output[0], labels, origin)
-        raise OnnxImportError(f"{_where(node)}: not an operator of the models rnnlab reads "
+        raise OnnxImportError(f"{where(node)}: not an operator of the models rnnlab reads "
                               f"(on the path from the input)")
 
     def _directions(self, origin):
@@ -224,11 +224,11 @@ class _GraphReader:
     def _recurrent(self, node):
         x = node.input[0]
         if x not in self.labels:
-            raise OnnxImportError(f"{_where(node)}: its input X ({x!r}) is not on the model's "
+            raise OnnxImportError(f"{where(node)}: its input X ({x!r}) is not on the model's "
                                   f"path")
         names = list(node.input) + [""] * 8
         if names[4]:
-            raise OnnxImportError(f"{_where(node)}: sequence_lens ({names[4]!r}) given; a "
+            raise OnnxImportError(f"{where(node)}: sequence_lens ({names[4]!r}) given; a "
                                   f"model's rows are full length (RecurrentNode.run takes lengths)")
         for k, state in ((5, "initial_h"), (6, "initial_c")):
             if names[k]:
@@ -242,7 +242,7 @@ class _GraphReader:
                 if list(self.bound.values()).count(want) > 1:
                     have = None
             if have != want:
-                raise OnnxImportError(f"{_where(node)}: layout={recurrent.layout} reads "
+                raise OnnxImportError(f"{where(node)}: layout={recurrent.layout} reads "
                                       f"({', '.join(wanted)}), its input X is "
                                       f"({', '.join(self._named(labels))})")
         self._use(x)
@@ -268,11 +268,11 @@ class _GraphReader:
             if tensor in self.constants:
                 value = self.constants[tensor]
                 if np.issubdtype(value.dtype, np.floating) and np.any(value != 0):
-                    raise OnnxImportError(f"{_where(node)}: {state} ({name!r}) is not zero")
+                    raise OnnxImportError(f"{where(node)}: {state} ({name!r}) is not zero")
                 continue
             producer = self.producer.get(tensor)
             if producer is None or tensor in self.labels:
-                raise OnnxImportError(f"{_where(node)}: {state} ({name!r}) comes from "
+                raise OnnxImportError(f"{where(node)}: {state} ({name!r}) comes from "
                                       f"{tensor!r}, not from constants; a model starts at zero "
                                       f"(RecurrentNode.run takes initial states)")
             if producer.op_type not in OFF_PATH_SOURCES:
@@ -297,15 +297,11 @@ class _GraphReader:
             else:
                 node = spec[1]
                 if used - {"Y", "Y_h"} or len(used) != 1:
-                    raise OnnxImportError(f"{_where(node.node)}: the model reads its outputs "
+                    raise OnnxImportError(f"{where(node.node)}: the model reads its outputs "
                                           f"{sorted(used)}; a layer gives either Y or Y_h")
                 layer = node.layer(return_sequences="Y" in used)
             layers.append(layer)
         return layers
-
-
-def _where(node):
-    return f"ONNX node {node.name or node.op_type!r} ({node.op_type})"
 
 
 def _constant_value(node):
@@ -319,7 +315,7 @@ def _constant_value(node):
                        ("value_int", np.int64), ("value_ints", np.int64)):
         if key in value:
             return np.asarray(value[key], dtype)
-    raise OnnxImportError(f"{_where(node)}: a Constant of {sorted(value)}")
+    raise OnnxImportError(f"{where(node)}: a Constant of {sorted(value)}")
 
 
 def _copy_weights(targets, sources):

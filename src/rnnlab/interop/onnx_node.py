@@ -47,7 +47,8 @@ def attributes(node):
     return {a.name: plain(helper.get_attribute_value(a)) for a in node.attribute}
 
 
-def _where(node):
+def where(node):
+    """How a message names an ONNX node."""
     return f"ONNX node {node.name or node.op_type!r} ({node.op_type})"
 
 
@@ -64,11 +65,11 @@ class RecurrentNode:
         W, R = weights[0], weights[1]
         self.hidden_size = R.shape[-1]
         if hidden_size is not None and hidden_size != self.hidden_size:
-            raise OnnxImportError(f"{_where(node)}: hidden_size={hidden_size} but R is "
+            raise OnnxImportError(f"{where(node)}: hidden_size={hidden_size} but R is "
                                   f"{tuple(R.shape)}")
         dirs = 2 if self.direction == "bidirectional" else 1
         if self.direction not in ("forward", "reverse", "bidirectional") or W.shape[0] != dirs:
-            raise OnnxImportError(f"{_where(node)}: direction={self.direction!r} with W of "
+            raise OnnxImportError(f"{where(node)}: direction={self.direction!r} with W of "
                                   f"{W.shape[0]} direction(s)")
         options = self._options(attrs)
         B = weights[2] if len(weights) > 2 else None
@@ -88,13 +89,13 @@ class RecurrentNode:
         names = list(node.input) + [""] * 8
         for k in (1, 2):
             if names[k] not in constants:
-                raise OnnxImportError(f"{_where(node)}: its {'WR'[k - 1]} input {names[k]!r} "
+                raise OnnxImportError(f"{where(node)}: its {'WR'[k - 1]} input {names[k]!r} "
                                       f"is not a constant")
         weights = [constants[names[1]], constants[names[2]]]
         for k in (3, 7):
             if names[k]:
                 if names[k] not in constants:
-                    raise OnnxImportError(f"{_where(node)}: its input {names[k]!r} is not a "
+                    raise OnnxImportError(f"{where(node)}: its input {names[k]!r} is not a "
                                           f"constant")
                 weights.append(constants[names[k]])
             elif k == 3 and names[7]:
@@ -109,10 +110,10 @@ class RecurrentNode:
         try:
             acts = [a.spec for a in activations_from_onnx(names or default, alpha, beta)]
         except ValueError as error:
-            raise OnnxImportError(f"{_where(self.node)}: {error}") from None
+            raise OnnxImportError(f"{where(self.node)}: {error}") from None
         per_direction = [acts[k : k + len(default)] for k in range(0, len(acts), len(default))]
         if any(d != per_direction[0] for d in per_direction) or len(acts) % len(default):
-            raise OnnxImportError(f"{_where(self.node)}: activations={names!r} (rnnlab's "
+            raise OnnxImportError(f"{where(self.node)}: activations={names!r} (rnnlab's "
                                   f"directions share theirs: {len(default)} names, the same "
                                   f"for each)")
         options = dict(zip(ACTIVATION_OPTIONS[self.op], per_direction[0]))
@@ -124,17 +125,17 @@ class RecurrentNode:
         if self.op == "LSTM":
             options["cifg"] = bool(attrs.pop("input_forget", 0))
             if options["cifg"] and options["recurrent_activation"] != "sigmoid":
-                raise OnnxImportError(f"{_where(self.node)}: input_forget=1 with activations="
+                raise OnnxImportError(f"{where(self.node)}: input_forget=1 with activations="
                                       f"{names!r} (rnnlab's cifg reads ONNX's i gate as 1 - f "
                                       f"with the sigmoid only)")
         if self.op == "GRU":
             options["reset_after"] = bool(attrs.pop("linear_before_reset", 0))
         if attrs:
             name, value = next(iter(attrs.items()))
-            raise OnnxImportError(f"{_where(self.node)}: {name}={value!r} has no rnnlab "
+            raise OnnxImportError(f"{where(self.node)}: {name}={value!r} has no rnnlab "
                                   f"counterpart")
         if self.layout not in (0, 1):
-            raise OnnxImportError(f"{_where(self.node)}: layout={self.layout!r}")
+            raise OnnxImportError(f"{where(self.node)}: layout={self.layout!r}")
         return options
 
     def _direction(self, options, W, R, B, P):
@@ -200,7 +201,7 @@ class RecurrentNode:
         """The node as one rnnlab layer of a Sequential (return_state off): the layer, or
         a Bidirectional (merge_mode concat) of the two."""
         if self.direction == "reverse" and return_sequences:
-            raise OnnxImportError(f"{_where(self.node)}: direction='reverse' with its Y read "
+            raise OnnxImportError(f"{where(self.node)}: direction='reverse' with its Y read "
                                   f"(rnnlab's go_backwards gives the outputs in reading order)")
         layer = self._layer_class(return_sequences=return_sequences,
                                   go_backwards=self.direction == "reverse")
