@@ -71,11 +71,16 @@ class GRUCache(StateSequence):
     pre: object = None  # (T, N, 3H) pre-activations (after the clip), when f or g reads them
 
 
+def _columns(cache, k):
+    """The gate columns activation k serves: 0 (f) r and z, 1 (g) n."""
+    H = cache.h.shape[2]
+    return slice(0, 2 * H) if k == 0 else slice(2 * H, 3 * H)
+
+
 def _activate(cache, t, a, k):
     """Clip (ONNX clip) and activate the block a of gates[t] (k = 0: f, 1: g) in place,
     keeping what the backward pass reads."""
-    H = cache.h.shape[2]
-    columns = slice(0, 2 * H) if k == 0 else slice(2 * H, 3 * H)
+    columns = _columns(cache, k)
     if cache.gate_clip is not None:
         clip_recording(a, cache.gate_clip, cache.gate_inside[t][:, columns])
     if cache.pre is not None:
@@ -85,8 +90,7 @@ def _activate(cache, t, a, k):
 
 def _derivative(cache, t, k, y):
     """d(activation)/d(pre-activation) of block k at step t, the clip's inside included."""
-    H = cache.h.shape[2]
-    columns = slice(0, 2 * H) if k == 0 else slice(2 * H, 3 * H)
+    columns = _columns(cache, k)
     pre = None if cache.pre is None else cache.pre[t][:, columns]
     d = cache.activations[k].derivative(pre, y)
     return d if cache.gate_clip is None else d * cache.gate_inside[t][:, columns]
