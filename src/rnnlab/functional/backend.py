@@ -1,11 +1,27 @@
-"""The array module of the inputs: NumPy, or CuPy when any input lives on a GPU.
+"""Which arrays and which code: the array module of the inputs (NumPy, or CuPy when
+an input lives on a GPU), and the path the LSTM's time loops take.
 
 Functional code calls ``array_module(*arrays)`` once and uses what it returns, so
 a CuPy backend needs no change to the cells.
 
-Tests: every functional test (NumPy inputs); no GPU test runs here.
+``backend()`` says which path runs the plain LSTM's loops: "numba" (the compiled loops
+of ``lstm_compiled.py``, when Numba is installed: ``pip install 'rnnlab[fast]'``) or
+"numpy" (``lstm_fused.py``, the reference). ``set_backend("numpy")`` or the environment
+variable ``RNNLAB_BACKEND=numpy`` forces the reference; ``set_backend(None)`` goes back
+to the default. Arrays the compiled loops do not serve (CuPy, dtypes other than float32
+and float64) take the reference by themselves.
+
+Tests: every functional test (NumPy inputs); tests/test_lstm_compiled.py.
 """
+import importlib.util
+import os
+
 import numpy as np
+
+BACKENDS = ("numba", "numpy")
+BACKEND_VARIABLE = "RNNLAB_BACKEND"
+COMPILED_DTYPES = (np.float32, np.float64)
+_chosen = None  # set_backend's choice; None: the environment variable, else the default
 
 
 def array_module(*arrays):
@@ -16,3 +32,44 @@ def array_module(*arrays):
 
             return cupy
     return np
+
+
+def _numba_installed():
+    return importlib.util.find_spec("numba") is not None
+
+
+def _checked(name, source):
+    if name not in BACKENDS:
+        raise ValueError(f"{source}: expected one of {', '.join(BACKENDS)}, got {name!r}")
+    if name == "numba" and not _numba_installed():
+        raise ValueError(f"{source}: the numba backend needs Numba: pip install 'rnnlab[fast]'")
+    return name
+
+
+def backend():
+    """The path the LSTM's time loops take now: "numba" or "numpy"."""
+    if _chosen is not None:
+        return _chosen
+    variable = os.environ.get(BACKEND_VARIABLE)
+    if variable:
+        return _checked(variable.strip().lower(), BACKEND_VARIABLE)
+    return "numba" if _numba_installed() else "numpy"
+
+
+def set_backend(name):
+    """Force a path ("numba" or "numpy"); None: back to RNNLAB_BACKEND or the default.
+    -> the path that ran before."""
+    global _chosen
+    before = backend()
+    _chosen = None if name is None else _checked(name, "set_backend")
+    return before
+
+
+def compiled_loops_serve(*arrays):
+    """Whether the compiled loops run for these arrays: the numba backend, NumPy arrays
+    of one dtype among COMPILED_DTYPES."""
+    if backend() != "numba":
+        return False
+    dtypes = {array.dtype for array in arrays if array is not None}
+    return (all(type(array) is np.ndarray for array in arrays if array is not None)
+            and len(dtypes) == 1 and dtypes.pop() in COMPILED_DTYPES)

@@ -46,11 +46,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import sigmoid
-from .backend import array_module
+from .backend import array_module, compiled_loops_serve
 from .checks import ShapeChecker, check_bound
 from .gate_activations import SIGMOID, TANH, gate_activations
 from .layer_norm import normalize, normalize_backward
-from .lstm_fused import backward_loop, forward_loop, halve_sigmoid_columns
+from . import lstm_fused
 from .recurrence import (
     Gradients,
     batch_first,
@@ -114,6 +114,16 @@ class LSTMOptions:
 
 
 PLAIN = LSTMOptions()  # no option: run by the fused loops of lstm_fused.py
+
+
+def fused_loops(*arrays):
+    """The module whose forward_loop / backward_loop run the plain LSTM on ``arrays``:
+    lstm_compiled (the numba backend) where it serves them, else lstm_fused."""
+    if compiled_loops_serve(*arrays):
+        from . import lstm_compiled
+
+        return lstm_compiled
+    return lstm_fused
 
 
 def split_gates(a, gates=GATE_ORDER):
@@ -432,12 +442,12 @@ def _forward(opts, w, x, h0, c0, lower_c, recurrent_mask=None):
     Wx, b = w["Wx"], w["b"]
     xp = array_module(x, h0, Wx, b)
     H = Wx.shape[1] // len(opts.gates)
-    if opts == PLAIN:  # the fused loop of lstm_fused.py
-        x_tm, gates = input_projection(x, halve_sigmoid_columns(Wx, H), halve_sigmoid_columns(b, H))
+    if opts == PLAIN:  # the fused loops of lstm_fused.py or lstm_compiled.py
+        x_tm, gates = input_projection(x, Wx)  # x_t Wx; the loop adds b
         cache = _allocate(opts, w, x_tm, gates, h0, c0, H, xp)
         cache.recurrent_mask = recurrent_mask
-        forward_loop(gates, cache.c, cache.tanh_c, cache.h, halve_sigmoid_columns(w["Wh"], H),
-                     recurrent_mask)
+        loops = fused_loops(gates, b, h0, w["Wh"], recurrent_mask)
+        loops.forward_loop(gates, b, cache.c, cache.tanh_c, cache.h, w["Wh"], recurrent_mask)
         return batch_first(cache.h[1:]), cache
     x_tm, gates = input_projection(x, Wx, None if opts.layer_norm else b)  # (T*N, D), (T, N, G)
     cache = _allocate(opts, w, x_tm, gates, h0, c0, H, xp)
@@ -535,8 +545,10 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
     dh_next = final_state_gradient("dh_final", dh_final, N, P, dh.dtype)
     dc_next = final_state_gradient("dc_final", dc_final, N, H, dh.dtype)
     if opts == PLAIN:
-        da, dh_next, dc_next = backward_loop(dh_tm, cache.gates, cache.c, cache.tanh_c, w["Wh"],
-                                             dh_next, dc_next, dc_tm, cache.recurrent_mask)
+        loops = fused_loops(dh_tm, cache.gates, w["Wh"], dc_tm, cache.recurrent_mask)
+        da, dh_next, dc_next = loops.backward_loop(dh_tm, cache.gates, cache.c, cache.tanh_c,
+                                                   w["Wh"], dh_next, dc_next, dc_tm,
+                                                   cache.recurrent_mask)
         grads = _Backward(da, da)
     else:
         grads, dh_next, dc_next = _backward_steps(cache, dh_tm, dh_next, dc_next, dc_tm)

@@ -4,7 +4,7 @@
 the variational recurrent mask) ``lstm_forward`` and ``lstm_backward`` run these
 loops instead, on the same buffers (gate columns i, f, o, g; see ``lstm.py``):
 
-Forward. The sigmoid columns of Wx, Wh and b arrive halved (``halve_sigmoid_columns``),
+Forward. The sigmoid columns of x_t Wx + b and of Wh are halved (``halve_sigmoid_columns``),
 so one tanh over all 4H columns gives tanh(a/2) for i, f, o and tanh(a_g) for g, and
 sigmoid(a) = 0.5 + 0.5 tanh(a/2) finishes the three sigmoid gates in two passes
 (scaling by 0.5 is exact, so the result is bit for bit that of the plain formula).
@@ -41,14 +41,16 @@ def _blocks(a):
     return a[..., :H], a[..., H : 2 * H], a[..., 2 * H : 3 * H], a[..., 3 * H :]
 
 
-def forward_loop(gates, c, tanh_c, h, Wh_half, recurrent_mask=None):
-    """gates (T, N, 4H) holds x_t Wx + b with the sigmoid columns halved; c (T+1, N, H)
-    and h (T+1, N, H) hold c_0 and h_0 in row 0; Wh_half is Wh with its sigmoid columns
-    halved. Fills gates with the gate values, c, tanh_c (T, N, H) and h, in place."""
+def forward_loop(gates, b, c, tanh_c, h, Wh, recurrent_mask=None):
+    """gates (T, N, 4H) holds x_t Wx; b (4H,); c (T+1, N, H) and h (T+1, N, H) hold c_0
+    and h_0 in row 0; Wh (H, 4H). Fills gates with the gate values, c, tanh_c (T, N, H)
+    and h, in place."""
     xp = array_module(gates)
     T, N, G = gates.shape
     H = G // 4
-    times_Wh = recurrent_product(Wh_half, N)  # h_{t-1} Wh, (N, 4H)
+    gates += b
+    gates[..., : 3 * H] *= 0.5
+    times_Wh = recurrent_product(halve_sigmoid_columns(Wh, H), N)  # h_{t-1} Wh, (N, 4H)
     ig = xp.empty_like(c[0])  # (N, H) i * g
     hm = None if recurrent_mask is None else xp.empty_like(h[0])  # h_{t-1} * m
     for t in range(T):

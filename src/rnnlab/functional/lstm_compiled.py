@@ -1,0 +1,186 @@
+"""The plain LSTM's time loops with each step's gate math compiled by Numba (``rnnlab[fast]``).
+
+The same loops, buffers and chain rule as ``lstm_fused.py`` (its docstring has the
+equations); what changes is how a step's element-wise work runs. NumPy spends a step
+in about ten ufunc passes over memory, a Python dispatch each, and its float32 tanh is
+scalar on CPUs without AVX-512. Here a step is the per-step GEMM in NumPy's BLAS, then
+ONE compiled pass over the step's rows:
+
+    forward   a = x_t Wx + b + h_{t-1} Wh,  i, f, o = 0.5 + 0.5 tanh(a/2),  g = tanh(a_g)
+              c_t = f c_{t-1} + i g,  u = tanh(c_t),  h_t = o u
+    backward  dh = dh[t] + dh_next,  dc += dh o (1 - u^2) [+ dc[t]]
+              da = [dc g i (1-i),  dc c_{t-1} f (1-f),  dh u o (1-o),  dc i (1-g^2)]
+              dc *= f;  then dh_next = (da Wh^T) * m   (GEMM)
+
+tanh: float64 calls libm's tanh (exact as NumPy's). float32 uses a rational function
+that the compiler vectorises (8 lanes with AVX2): for |x| <= 9,
+
+    tanh(x) ~ x P(x^2) / Q(x^2),   P of degree 4, Q of degree 4 with Q(0) = 1,
+
+fitted by ``tools/fit_tanh.py`` (relative error 2.1e-8 in exact arithmetic; evaluated in
+float32 the largest error is 3.8e-7, against NumPy's 1e-7), clamped to +-1, and
++-1 beyond |x| = 9, where float32 tanh rounds to +-1 anyway. NaN stays NaN (the clamps
+are written so that a NaN compares false and passes through).
+
+Tests: tests/test_lstm_compiled.py (equal to the NumPy loops, float64 to 1e-12,
+float32 to 1e-6 / 1e-5; the tanh's error bound); every LSTM test runs on both paths in CI.
+"""
+import math
+
+import numpy as np
+from numba import njit
+from numba.extending import overload
+
+
+# x P(x^2) / Q(x^2): coefficients of s^0 .. s^4, from tools/fit_tanh.py
+TANH_P = (0.9999999794750409, 0.13381034790408305, 0.0034955989249094146,
+          2.0609257282355135e-05, 1.3354898659168057e-08)
+TANH_Q = (1.0, 0.46714350390044274, 0.025877023457245036, 0.0003285652358767103,
+          7.776656508924618e-07)
+TANH_LIMIT = 9.0
+F32 = np.float32
+P0, P1, P2, P3, P4 = (F32(p) for p in TANH_P)
+Q1, Q2, Q3, Q4 = (F32(q) for q in TANH_Q[1:])
+LIMIT, ONE, HALF = F32(TANH_LIMIT), F32(1.0), F32(0.5)
+JIT = dict(nogil=True, cache=True, error_model="numpy",
+           fastmath={"nsz", "arcp", "contract", "afn", "reassoc"})  # no "nnan": NaN must survive
+
+
+def tanh(x):
+    """tanh of one float: the rational float32 approximation above for float32 in
+    compiled code, libm otherwise (this Python body is the libm case)."""
+    return math.tanh(x)
+
+
+@overload(tanh, jit_options=JIT)
+def _tanh(x):
+    if getattr(x, "bitwidth", 64) != 32:
+        return lambda x: math.tanh(x)
+
+    def rational(x):
+        below = LIMIT if x > LIMIT else x  # a NaN compares false: it passes through
+        inside = -LIMIT if below < -LIMIT else below
+        s = inside * inside
+        r = (inside * ((((P4 * s + P3) * s + P2) * s + P1) * s + P0)
+             / ((((Q4 * s + Q3) * s + Q2) * s + Q1) * s + ONE))
+        at_most_one = ONE if r > ONE else r
+        return -ONE if at_most_one < -ONE else at_most_one
+
+    return rational
+
+
+@njit(**JIT)
+def tanh_array(a):
+    """tanh in place over a 1-D array (the kernel's tanh, for the tests)."""
+    for k in range(a.size):
+        a[k] = tanh(a[k])
+
+
+@njit(**JIT)
+def _forward_step(a, b, ah, c_prev, c, tanh_c, h, mask, hm):
+    """Rows of one forward step. a (n, 4H): x_t Wx -> the gate values i, f, o, g;
+    b (4H,); ah (n, 4H): h_{t-1} Wh; c_prev, c, tanh_c, h (n, H) written: c_t,
+    tanh(c_t), h_t; mask (n, H) or (0, 0): hm = h_t * mask, the next step's GEMM input.
+
+    Each loop touches few arrays: with more, the compiler's run-time checks that the
+    arrays do not overlap exceed its limit and the loop stays scalar (2-3x slower)."""
+    n, G = a.shape
+    H = G // 4
+    for r in range(n):
+        ar, ahr = a[r], ah[r]
+        for k in range(3 * H):  # sigmoid(a) = 0.5 + 0.5 tanh(a/2)
+            ar[k] = HALF + HALF * tanh(HALF * (ar[k] + b[k] + ahr[k]))
+        i, f, o, g = ar[:H], ar[H : 2 * H], ar[2 * H : 3 * H], ar[3 * H :]
+        b_g, ah_g = b[3 * H :], ahr[3 * H :]
+        for j in range(H):
+            g[j] = tanh(g[j] + b_g[j] + ah_g[j])
+        cr, ur, hr = c[r], tanh_c[r], h[r]
+        _cell_update(f, c_prev[r], i, g, cr)
+        for j in range(H):
+            ur[j] = tanh(cr[j])
+        _product(o, ur, hr)
+        if mask.shape[0]:
+            _product(hr, mask[r], hm[r])
+
+
+@njit(**JIT)
+def _cell_update(f, c_prev, i, g, c):
+    """c = f c_prev + i g."""
+    for j in range(c.size):
+        c[j] = f[j] * c_prev[j] + i[j] * g[j]
+
+
+@njit(**JIT)
+def _product(a, b, out):
+    for j in range(out.size):
+        out[j] = a[j] * b[j]
+
+
+@njit(**JIT)
+def _backward_step(gates, c_prev, tanh_c, dh, dh_next, dc, dc_t, da):
+    """Rows of one backward step (the module docstring's equations). gates (n, 4H)
+    i, f, o, g; c_prev, tanh_c (n, H); dh (n, H) the upstream gradient, overwritten with
+    the total dh_t; dh_next (n, H) the gradient from step t+1 (mask applied); dc (n, H)
+    dc_{t+1} f_{t+1} in, dc_t f_t out; dc_t (n, H) or (0, 0): extra gradient on c_t;
+    da (n, 4H) written. Few arrays a loop, as in the forward."""
+    n, G = gates.shape
+    H = G // 4
+    for r in range(n):
+        gr, dar = gates[r], da[r]
+        i, f, o, g = gr[:H], gr[H : 2 * H], gr[2 * H : 3 * H], gr[3 * H :]
+        da_i, da_f, da_o, da_g = dar[:H], dar[H : 2 * H], dar[2 * H : 3 * H], dar[3 * H :]
+        u, dhr, dcr, cpr = tanh_c[r], dh[r], dc[r], c_prev[r]
+        _accumulate(dhr, dh_next[r])  # dh_t = dh[t] + dh_next
+        for j in range(H):  # dc_t = dc_{t+1} f_{t+1} + dh_t o (1 - u^2)
+            dcr[j] += dhr[j] * o[j] * (ONE - u[j] * u[j])
+        if dc_t.shape[0]:
+            _accumulate(dcr, dc_t[r])
+        for j in range(H):
+            da_i[j] = dcr[j] * g[j] * i[j] * (ONE - i[j])
+        for j in range(H):
+            da_f[j] = dcr[j] * cpr[j] * f[j] * (ONE - f[j])
+        for j in range(H):
+            da_o[j] = dhr[j] * u[j] * o[j] * (ONE - o[j])
+        for j in range(H):
+            da_g[j] = dcr[j] * i[j] * (ONE - g[j] * g[j])
+        for j in range(H):
+            dcr[j] *= f[j]
+
+
+@njit(**JIT)
+def _accumulate(a, b):
+    """a += b."""
+    for j in range(a.size):
+        a[j] += b[j]
+
+
+def _no_rows(like):
+    return np.empty((0, 0), dtype=like.dtype)
+
+
+def forward_loop(gates, b, c, tanh_c, h, Wh, recurrent_mask=None):
+    """``lstm_fused.forward_loop``, compiled: same arguments, same buffers filled."""
+    T, N, G = gates.shape
+    ah = np.empty((N, G), dtype=gates.dtype)  # h_{t-1} Wh
+    mask = _no_rows(gates) if recurrent_mask is None else recurrent_mask
+    hm = np.multiply(h[0], mask) if recurrent_mask is not None else mask  # h_{t-1} * m
+    for t in range(T):
+        np.matmul(h[t] if recurrent_mask is None else hm, Wh, out=ah)
+        _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
+
+
+def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
+                  recurrent_mask=None):
+    """``lstm_fused.backward_loop``, compiled: same arguments -> da, dh_0, dc_0."""
+    da = np.empty_like(gates)
+    dh = np.array(dh_next, order="C")  # dh_{t+1} of each step, in the end dh_0
+    dc = np.ascontiguousarray(dc_next)  # overwritten, as the NumPy loop's
+    no_rows = _no_rows(gates)
+    WhT = Wh.T  # BLAS reads the transposed view as it is
+    for t in reversed(range(gates.shape[0])):
+        _backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc,
+                       no_rows if dc_tm is None else dc_tm[t], da[t])
+        np.matmul(da[t], WhT, out=dh)
+        if recurrent_mask is not None:
+            dh *= recurrent_mask
+    return da, dh, dc
