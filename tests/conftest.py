@@ -44,3 +44,31 @@ def assert_single_state_gradients(rng, forward, backward, arrays, **options):
 # The one tolerance table of the oracle tests (relative error in the max norm, unless a
 # test says otherwise): PyTorch autograd in float64, ONNX Runtime in float32.
 TOLERANCES = {"finite_differences": FD_TOLERANCE, "torch_float64": 1e-10, "onnx_float32": 1e-5}
+
+
+# The LSTM's time loops have two paths (rnnlab.functional.backend): every test of these
+# modules runs on both, the compiled one where Numba is installed.
+BOTH_PATHS_MODULES = {"test_lstm", "test_recurrent_mask", "test_torch_crosscheck",
+                      "test_onnx_crosscheck", "test_layers_torch", "test_models"}
+
+
+def _paths():
+    from rnnlab.functional.backend import _numba_installed
+
+    return ["numba", "numpy"] if _numba_installed() else ["numpy"]
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.rpartition(".")[2] in BOTH_PATHS_MODULES:
+        metafunc.fixturenames.append("lstm_path")
+        metafunc.parametrize("lstm_path", _paths(), indirect=True)
+
+
+@pytest.fixture
+def lstm_path(request):
+    """Run the test with the LSTM's loops on request.param ("numba" or "numpy")."""
+    from rnnlab.functional.backend import set_backend
+
+    set_backend(request.param)
+    yield request.param
+    set_backend(None)

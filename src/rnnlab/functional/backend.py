@@ -60,8 +60,9 @@ def set_backend(name):
     """Force a path ("numba" or "numpy"); None: back to RNNLAB_BACKEND or the default.
     -> the path that ran before."""
     global _chosen
+    chosen = None if name is None else _checked(name, "set_backend")
     before = backend()
-    _chosen = None if name is None else _checked(name, "set_backend")
+    _chosen = chosen
     return before
 
 

@@ -1,0 +1,139 @@
+"""The compiled LSTM loops (rnnlab[fast]) against the NumPy reference, the rational
+tanh's error bound, and how the path is chosen."""
+import numpy as np
+import pytest
+
+from rnnlab.functional import backend, lstm_backward, lstm_forward
+from rnnlab.functional.lstm import fused_loops
+
+pytest.importorskip("numba")
+from rnnlab.functional import lstm_compiled, lstm_fused  # noqa: E402
+
+# largest |difference| / largest |value| (compiled vs NumPy) per dtype: forward, gradients
+TOLERANCE = {np.float64: (1e-12, 1e-12), np.float32: (1e-6, 1e-5)}
+CASES = {  # name -> (N, T, D, H), forward/backward options
+    "plain": ((4, 9, 5, 6), {}),
+    "one row, one step": ((1, 1, 3, 2), {}),
+    "one unit": ((3, 5, 2, 1), {}),
+    "recurrent mask": ((5, 6, 4, 7), {"mask": True}),
+    "state in and out": ((4, 8, 3, 5), {"c0": True, "finals": True}),
+    "gradient on every c": ((3, 6, 4, 5), {"dc": True, "mask": True}),
+    "wide": ((32, 12, 64, 128), {"c0": True}),
+}
+
+
+def _run(path, dtype, size, options, seed=0):
+    rng = np.random.default_rng(seed)
+    N, T, D, H = size
+    rand = lambda *shape, scale=1.0: (rng.standard_normal(shape) * scale).astype(dtype)  # noqa: E731
+    x, h0, Wx, Wh, b = rand(N, T, D), rand(N, H), rand(D, 4 * H, scale=D**-0.5), rand(H, 4 * H, scale=H**-0.5), rand(4 * H)
+    c0 = rand(N, H) if options.get("c0") else None
+    mask = ((rng.random((N, H)) > 0.3) / 0.7).astype(dtype) if options.get("mask") else None
+    dh = rand(N, T, H)
+    finals = {"dh_final": rand(N, H), "dc_final": rand(N, H)} if options.get("finals") else {}
+    dc = rand(N, T, H) if options.get("dc") else None
+    before = backend.set_backend(path)
+    try:
+        assert fused_loops(x, Wh) is (lstm_compiled if path == "numba" else lstm_fused)
+        h, cache = lstm_forward(x, h0, Wx, Wh, b, c0, recurrent_mask=mask)
+        grads = lstm_backward(dh, cache, dc=dc, **finals)
+    finally:
+        backend.set_backend(before)
+    return [h, cache.final_h, cache.final_c, cache.gates, cache.tanh_c], [*grads, grads.dc0]
+
+
+def _largest_relative(a, b):
+    return np.abs(a - b).max() / max(np.abs(b).max(), np.finfo(b.dtype).tiny)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_compiled_loops_equal_the_numpy_loops(case, dtype):
+    size, options = CASES[case]
+    forward_tol, gradient_tol = TOLERANCE[dtype]
+    compiled, reference = _run("numba", dtype, size, options), _run("numpy", dtype, size, options)
+    for got, want in zip(compiled[0], reference[0]):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert _largest_relative(got, want) < forward_tol
+    for got, want in zip(compiled[1], reference[1]):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert _largest_relative(got, want) < gradient_tol
+
+
+def test_float32_tanh_error_bound():
+    x = np.concatenate([np.linspace(-12, 12, 1_000_001), np.logspace(-30, 1, 10_000),
+                        -np.logspace(-30, 1, 10_000)]).astype(np.float32)
+    y = x.copy()
+    lstm_compiled.tanh_array(y)
+    exact = np.tanh(x.astype(np.float64))
+    assert np.abs(y - exact).max() < 4e-7
+    small = np.abs(x) < 1e-3
+    assert (np.abs(y[small] - exact[small]) <= 1e-6 * np.abs(exact[small])).all()
+    assert np.abs(y).max() <= 1  # never outside [-1, 1]
+    assert (np.sign(y) == np.sign(x)).all()
+
+
+def test_float64_tanh_is_libm():
+    x = np.linspace(-20, 20, 10_001)
+    y = x.copy()
+    lstm_compiled.tanh_array(y)
+    np.testing.assert_allclose(y, np.tanh(x), rtol=1e-15, atol=0)
+
+
+def test_tanh_keeps_nan_and_saturates_at_infinity():
+    y = np.array([np.nan, np.inf, -np.inf, 0.0], np.float32)
+    lstm_compiled.tanh_array(y)
+    assert np.isnan(y[0]) and y[1] == 1 and y[2] == -1 and y[3] == 0
+
+
+def test_a_nan_state_stays_nan_on_the_compiled_path():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 2)).astype(np.float32)
+    h0 = np.full((2, 4), np.nan, np.float32)
+    Wx, Wh, b = (rng.standard_normal(s).astype(np.float32) for s in ((2, 16), (4, 16), (16,)))
+    before = backend.set_backend("numba")
+    try:
+        h, _ = lstm_forward(x, h0, Wx, Wh, b)
+    finally:
+        backend.set_backend(before)
+    assert np.isnan(h).all()
+
+
+def test_backend_choice(monkeypatch):
+    monkeypatch.setattr(backend, "_chosen", None)
+    monkeypatch.delenv(backend.BACKEND_VARIABLE, raising=False)
+    assert backend.backend() == "numba"  # the default where Numba is installed
+    monkeypatch.setenv(backend.BACKEND_VARIABLE, "numpy")
+    assert backend.backend() == "numpy"
+    assert fused_loops(np.ones(2, np.float32)) is lstm_fused
+    assert backend.set_backend("numba") == "numpy"  # a call overrides the variable
+    assert backend.backend() == "numba"
+    backend.set_backend(None)
+    assert backend.backend() == "numpy"
+    monkeypatch.setenv(backend.BACKEND_VARIABLE, "fortran")
+    with pytest.raises(ValueError, match="RNNLAB_BACKEND: expected one of numba, numpy, got 'fortran'"):
+        backend.backend()
+    monkeypatch.delenv(backend.BACKEND_VARIABLE)
+    with pytest.raises(ValueError, match="set_backend: expected one of numba, numpy, got 'c'"):
+        backend.set_backend("c")
+
+
+def test_numba_backend_without_numba_is_one_clear_error(monkeypatch):
+    monkeypatch.setattr(backend, "_numba_installed", lambda: False)
+    monkeypatch.delenv(backend.BACKEND_VARIABLE, raising=False)
+    monkeypatch.setattr(backend, "_chosen", None)
+    assert backend.backend() == "numpy"
+    with pytest.raises(ValueError, match=r"pip install 'rnnlab\[fast\]'"):
+        backend.set_backend("numba")
+
+
+@pytest.mark.parametrize("arrays", [
+    (np.ones(3, np.float16),),
+    (np.ones(3, np.float32), np.ones(3, np.float64)),
+    (np.ones(3, np.int64),),
+])
+def test_arrays_the_compiled_loops_do_not_serve_take_the_reference(monkeypatch, arrays):
+    monkeypatch.setattr(backend, "_chosen", "numba")
+    assert not backend.compiled_loops_serve(*arrays)
+    assert fused_loops(*arrays) is lstm_fused
+    assert backend.compiled_loops_serve(np.ones(3, np.float32), None)
