@@ -27,7 +27,7 @@ if any(name in os.environ for name in SLOW_OPENBLAS_SETTINGS):
 
 import numpy as np  # noqa: E402
 
-from rnnlab import keep_freed_memory  # noqa: E402
+from rnnlab import backend, keep_freed_memory  # noqa: E402
 
 # what rnnlab's Solver does when training; it applies to the whole process, PyTorch too
 FREED_MEMORY_KEPT = keep_freed_memory()
@@ -128,7 +128,7 @@ def cpu_model():
 
 def machine_description(torch=None):
     """The machine line: CPU model and cores, NumPy's BLAS (version, kernel, threads),
-    PyTorch's threads when given."""
+    rnnlab's LSTM path (``backend()``: numba or numpy), PyTorch's threads when given."""
     try:
         from threadpoolctl import threadpool_info
 
@@ -137,7 +137,8 @@ def machine_description(torch=None):
     except ImportError:
         blas = []
     malloc = "; freed memory kept (mallopt)" if FREED_MEMORY_KEPT else ""
-    line = f"{cpu_model()}, numpy {np.__version__}, BLAS: {'; '.join(blas) or 'unknown'}{malloc}"
+    line = (f"{cpu_model()}, numpy {np.__version__}, BLAS: {'; '.join(blas) or 'unknown'}{malloc}; "
+            f"rnnlab LSTM loops: {backend()}")
     if torch is not None:
         line += f"; torch {torch.__version__} ({torch.get_num_threads()} threads)"
     return line

@@ -137,3 +137,26 @@ def test_arrays_the_compiled_loops_do_not_serve_take_the_reference(monkeypatch, 
     assert not backend.compiled_loops_serve(*arrays)
     assert fused_loops(*arrays) is lstm_fused
     assert backend.compiled_loops_serve(np.ones(3, np.float32), None)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_compiled_stepper_equals_the_numpy_stepper(dtype):
+    from rnnlab.functional.lstm import lstm_stepper
+
+    rng = np.random.default_rng(3)
+    N, D, H = 2, 3, 5
+    Wx, Wh, b = (rng.standard_normal(s).astype(dtype) for s in ((D, 4 * H), (H, 4 * H), (4 * H,)))
+    c0, xs = rng.standard_normal((N, H)).astype(dtype), rng.standard_normal((6, N, D)).astype(dtype)
+    states = {}
+    for path in ("numba", "numpy"):
+        before = backend.set_backend(path)
+        try:
+            step = lstm_stepper(Wx, Wh, b, N)
+            h, c = np.zeros((N, H), dtype), c0
+            for x in xs:
+                h, c = step(x, h, c)
+        finally:
+            backend.set_backend(before)
+        states[path] = (h, c)
+    for got, want in zip(states["numba"], states["numpy"]):
+        assert got.dtype == dtype and _largest_relative(got, want) < TOLERANCE[dtype][0]

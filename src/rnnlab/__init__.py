@@ -11,8 +11,9 @@ if _local_ranks and _local_ranks.isdigit() and int(_local_ranks) > 1:
 
 from . import functional, layers, models, testing  # noqa: E402
 from .corpora import corpus_path  # noqa: E402
+from .functional.backend import backend, set_backend  # noqa: E402
 from .memory import keep_freed_memory  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["corpus_path", "keep_freed_memory", "functional", "layers", "models", "testing", "__version__"]
+__all__ = ["backend", "corpus_path", "keep_freed_memory", "set_backend", "functional", "layers", "models", "testing", "__version__"]

@@ -184,3 +184,21 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
         if recurrent_mask is not None:
             dh *= recurrent_mask
     return da, dh, dc
+
+
+def stepper(Wx, Wh, b, N):
+    """``lstm.lstm_stepper`` for the plain cell, compiled: -> step(x (N, D), h (N, H),
+    c (N, H)) -> (next_h, next_c), on buffers allocated here once."""
+    G = Wx.shape[1]
+    gates, ah = np.empty((N, G), dtype=Wx.dtype), np.empty((N, G), dtype=Wx.dtype)
+    c_next, tanh_c, h_next = (np.empty((N, G // 4), dtype=Wx.dtype) for _ in range(3))
+    no_rows = _no_rows(gates)
+
+    def step(x, h, c):
+        np.matmul(x, Wx, out=gates)
+        np.matmul(h, Wh, out=ah)
+        _forward_step(gates, b, ah, np.asarray(c, dtype=Wx.dtype), c_next, tanh_c, h_next,
+                      no_rows, no_rows)
+        return h_next.copy(), c_next.copy()
+
+    return step
