@@ -476,8 +476,9 @@ def lstm_stepper(Wx, Wh, b, N, *, peepholes=None, cifg=False, Wp=None, cell_clip
     once, without checks and without keeping anything for a backward pass."""
     opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
                                    layer_norm, None, None, activations)
-    if opts == PLAIN and fused_loops(Wx, Wh, b) is not lstm_fused:
-        return fused_loops(Wx).stepper(Wx, Wh, b, N)
+    loops = fused_loops(Wx, Wh, b) if opts == PLAIN else lstm_fused
+    if loops is not lstm_fused:  # the compiled step; the NumPy path runs the general one
+        return loops.stepper(Wx, Wh, b, N)
     xp = array_module(Wx)
     gates = xp.empty((1, N, Wx.shape[1]), dtype=Wx.dtype)
     cache = _allocate(opts, w, None, gates, xp.zeros((N, Wh.shape[0]), Wx.dtype), None,
