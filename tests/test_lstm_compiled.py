@@ -160,3 +160,24 @@ def test_compiled_stepper_equals_the_numpy_stepper(dtype):
         states[path] = (h, c)
     for got, want in zip(states["numba"], states["numpy"]):
         assert got.dtype == dtype and _largest_relative(got, want) < TOLERANCE[dtype][0]
+
+
+def test_a_numba_that_does_not_import_means_the_numpy_path(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def failing_import(name, *args, **kwargs):
+        if name == "numba":
+            raise ImportError("numba built for another NumPy")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    backend._numba_installed.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="numba is installed but does not import"):
+            assert not backend._numba_installed()
+    finally:
+        monkeypatch.undo()
+        backend._numba_installed.cache_clear()
+    assert backend._numba_installed()

@@ -5,7 +5,7 @@ Functional code calls ``array_module(*arrays)`` once and uses what it returns, s
 a CuPy backend needs no change to the cells.
 
 ``backend()`` says which path runs the plain LSTM's loops: "numba" (the compiled loops
-of ``lstm_compiled.py``, when Numba is installed: ``pip install 'rnnlab[fast]'``) or
+of ``lstm_compiled.py``, when Numba is installed and imports: ``pip install 'rnnlab[fast]'``) or
 "numpy" (``lstm_fused.py``, the reference). ``set_backend("numpy")`` or the environment
 variable ``RNNLAB_BACKEND=numpy`` forces the reference; ``set_backend(None)`` goes back
 to the default. Arrays the compiled loops do not serve (CuPy, dtypes other than float32
@@ -13,8 +13,10 @@ and float64) take the reference by themselves.
 
 Tests: every functional test (NumPy inputs); tests/test_lstm_compiled.py.
 """
+import functools
 import importlib.util
 import os
+import warnings
 
 import numpy as np
 
@@ -34,8 +36,19 @@ def array_module(*arrays):
     return np
 
 
+@functools.lru_cache(maxsize=None)
 def _numba_installed():
-    return importlib.util.find_spec("numba") is not None
+    """Whether Numba imports; one warning when it is installed but does not import
+    (e.g. built for another NumPy): the LSTM then runs on the NumPy path."""
+    if importlib.util.find_spec("numba") is None:
+        return False
+    try:
+        import numba  # noqa: F401
+    except Exception as error:  # any failure to import means: no compiled path
+        warnings.warn(f"numba is installed but does not import ({error}); the LSTM runs "
+                      f"on the NumPy path", RuntimeWarning, stacklevel=2)
+        return False
+    return True
 
 
 def _checked(name, source):
