@@ -181,3 +181,16 @@ def test_a_numba_that_does_not_import_means_the_numpy_path(monkeypatch):
         monkeypatch.undo()
         backend._numba_installed.cache_clear()
     assert backend._numba_installed()
+
+
+def test_prepare_fused_loops_compiles_the_kernels_for_a_dtype():
+    from rnnlab.functional.lstm import prepare_fused_loops
+
+    before = backend.set_backend("numba")
+    try:
+        prepare_fused_loops(np.float32)
+    finally:
+        backend.set_backend(before)
+    compiled = {sig[0].dtype for sig in lstm_compiled._forward_step.signatures}
+    assert np.dtype(np.float32) in {np.dtype(str(d)) for d in compiled}
+    assert lstm_compiled._backward_step.signatures

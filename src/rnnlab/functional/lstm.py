@@ -126,6 +126,17 @@ def fused_loops(*arrays):
     return lstm_fused
 
 
+def prepare_fused_loops(dtype):
+    """Have the plain LSTM's loops ready for ``dtype`` now: on the compiled path, one
+    forward and backward of one step of one unit compiles the kernels (seconds, once per
+    machine) or loads them from Numba's cache, so that a timed run does not count it."""
+    dtype = np.dtype(dtype)
+    if fused_loops(np.empty(0, dtype)) is not lstm_fused:
+        one = np.ones((1, 1, 1), dtype)
+        lstm_backward(one, lstm_forward(one, one[0], one[0].repeat(4, 1), one[0].repeat(4, 1),
+                                        one[0, 0].repeat(4))[1])
+
+
 def split_gates(a, gates=GATE_ORDER):
     """(..., len(gates) H) -> one (..., H) view per gate name, in ``gates`` order."""
     H = a.shape[-1] // len(gates)

@@ -36,6 +36,8 @@ import time
 import numpy as np
 
 from ..data.batching import LanguageModelBatches, PaddedBatches
+from ..functional.lstm import prepare_fused_loops
+from ..layers import LSTM
 from ..memory import keep_freed_memory
 from ..optim import (
     Constant,
@@ -152,6 +154,9 @@ class Solver:
         Keeps freed memory in the process (``rnnlab.keep_freed_memory``): each step's
         buffers are then reused without page faults."""
         keep_freed_memory()
+        for dtype in {layer.dtype for top in getattr(self.model, "layers", ())
+                      for layer in top.walk() if isinstance(layer, LSTM)}:
+            prepare_fused_loops(dtype)  # compiled code: compiled before the clock starts
         log, total = JsonlLog(self.log_path, self.iteration), len(self.train_data) * self.num_epochs
         if self.max_iterations:
             total = min(total, self.max_iterations)
