@@ -132,9 +132,10 @@ def prepare_fused_loops(dtype):
     machine) or loads them from Numba's cache, so that a timed run does not count it."""
     dtype = np.dtype(dtype)
     if fused_loops(np.empty(0, dtype)) is not lstm_fused:
-        one = np.ones((1, 1, 1), dtype)
-        lstm_backward(one, lstm_forward(one, one[0], one[0].repeat(4, 1), one[0].repeat(4, 1),
-                                        one[0, 0].repeat(4))[1])
+        x = np.ones((1, 1, 1), dtype)  # N = T = D = H = 1
+        W, b = np.ones((1, 4), dtype), np.ones(4, dtype)
+        h, cache = lstm_forward(x, x[0], W, W, b)
+        lstm_backward(np.ones_like(h), cache)
 
 
 def split_gates(a, gates=GATE_ORDER):
