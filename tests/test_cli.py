@@ -255,3 +255,11 @@ def test_every_registered_cell_trains_samples_and_is_inspected(tmp_path, cell):
     page = tmp_path / "page.html"
     inspected = rnnlab_cmd("inspect", out, "--prime", "To be, or not to be", "--out", page)
     assert inspected.returncode == 0 and page.exists(), inspected.stderr
+
+
+def test_a_bad_backend_variable_is_one_line_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNLAB_BACKEND", "fortran")
+    out = tmp_path / "run"
+    result = rnnlab_cmd("train", SHAKESPEARE, *TINY, "--epochs", "1", "--out", out)
+    assert_one_line_error(result, "RNNLAB_BACKEND: expected one of numba, numpy, got 'fortran'")
+    assert not out.exists()

@@ -5,6 +5,7 @@ import sys
 import traceback
 
 from ..data import CorpusError
+from ..functional.backend import check_backend_variable
 from ..train import CheckpointError, TrainingError
 from ..train.parallel import ParallelError, Ranks, launched_communicator
 from . import evaluate, export, inspect, prepare, sample, train
@@ -61,6 +62,7 @@ def main(argv=None):
     if not args.ranks.root:  # rank 0 speaks for a data-parallel run
         _quiet()
     try:
+        check_backend_variable()
         return args.run(args)
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

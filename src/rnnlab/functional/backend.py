@@ -69,6 +69,13 @@ def backend():
     return "numba" if _numba_installed() else "numpy"
 
 
+def check_backend_variable():
+    """Raise now the one-line ValueError of a bad RNNLAB_BACKEND (the command line checks
+    it before it writes anything), else nothing."""
+    if os.environ.get(BACKEND_VARIABLE):
+        backend()
+
+
 def set_backend(name):
     """Force a path ("numba" or "numpy"); None: back to RNNLAB_BACKEND or the default.
     -> the path that ran before."""
