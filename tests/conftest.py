@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
@@ -64,11 +66,20 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("lstm_path", _paths(), indirect=True)
 
 
+@contextmanager
+def on_path(path):
+    """The LSTM's loops on ``path`` ("numba" or "numpy") inside; the default afterwards."""
+    from rnnlab.functional.backend import set_backend
+
+    set_backend(path)
+    try:
+        yield path
+    finally:
+        set_backend(None)
+
+
 @pytest.fixture
 def lstm_path(request):
     """Run the test with the LSTM's loops on request.param ("numba" or "numpy")."""
-    from rnnlab.functional.backend import set_backend
-
-    set_backend(request.param)
-    yield request.param
-    set_backend(None)
+    with on_path(request.param):
+        yield request.param

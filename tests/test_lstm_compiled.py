@@ -2,6 +2,7 @@
 tanh's error bound, and how the path is chosen."""
 import numpy as np
 import pytest
+from conftest import on_path
 
 from rnnlab.functional import backend, lstm_backward, lstm_forward
 from rnnlab.functional.lstm import fused_loops
@@ -32,13 +33,10 @@ def _run(path, dtype, size, options, seed=0):
     dh = rand(N, T, H)
     finals = {"dh_final": rand(N, H), "dc_final": rand(N, H)} if options.get("finals") else {}
     dc = rand(N, T, H) if options.get("dc") else None
-    before = backend.set_backend(path)
-    try:
+    with on_path(path):
         assert fused_loops(x, Wh) is (lstm_compiled if path == "numba" else lstm_fused)
         h, cache = lstm_forward(x, h0, Wx, Wh, b, c0, recurrent_mask=mask)
         grads = lstm_backward(dh, cache, dc=dc, **finals)
-    finally:
-        backend.set_backend(before)
     return [h, cache.final_h, cache.final_c, cache.gates, cache.tanh_c], [*grads, grads.dc0]
 
 
@@ -91,11 +89,8 @@ def test_a_nan_state_stays_nan_on_the_compiled_path():
     x = rng.standard_normal((2, 3, 2)).astype(np.float32)
     h0 = np.full((2, 4), np.nan, np.float32)
     Wx, Wh, b = (rng.standard_normal(s).astype(np.float32) for s in ((2, 16), (4, 16), (16,)))
-    before = backend.set_backend("numba")
-    try:
+    with on_path("numba"):
         h, _ = lstm_forward(x, h0, Wx, Wh, b)
-    finally:
-        backend.set_backend(before)
     assert np.isnan(h).all()
 
 
@@ -149,14 +144,11 @@ def test_compiled_stepper_equals_the_numpy_stepper(dtype):
     c0, xs = rng.standard_normal((N, H)).astype(dtype), rng.standard_normal((6, N, D)).astype(dtype)
     states = {}
     for path in ("numba", "numpy"):
-        before = backend.set_backend(path)
-        try:
+        with on_path(path):
             step = lstm_stepper(Wx, Wh, b, N)
             h, c = np.zeros((N, H), dtype), c0
             for x in xs:
                 h, c = step(x, h, c)
-        finally:
-            backend.set_backend(before)
         states[path] = (h, c)
     for got, want in zip(states["numba"], states["numpy"]):
         assert got.dtype == dtype and _largest_relative(got, want) < TOLERANCE[dtype][0]
@@ -186,11 +178,8 @@ def test_a_numba_that_does_not_import_means_the_numpy_path(monkeypatch):
 def test_prepare_fused_loops_compiles_the_kernels_for_a_dtype():
     from rnnlab.functional.lstm import prepare_fused_loops
 
-    before = backend.set_backend("numba")
-    try:
+    with on_path("numba"):
         prepare_fused_loops(np.float32)
-    finally:
-        backend.set_backend(before)
     compiled = {sig[0].dtype for sig in lstm_compiled._forward_step.signatures}
     assert np.dtype(np.float32) in {np.dtype(str(d)) for d in compiled}
     assert lstm_compiled._backward_step.signatures
