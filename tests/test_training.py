@@ -71,24 +71,23 @@ def test_resume_in_a_new_process_is_bit_identical(tmp_path):
 
 
 def test_sigkill_during_a_checkpoint_write_leaves_the_last_one_complete(tmp_path):
+    """SIGKILL while a checkpoint's files lie in its temporary directory, not yet renamed
+    into place (the worker stops there, so the kill lands mid-write every time)."""
     run = tmp_path / "run"
+    stalled = tmp_path / "run.stalled"
     process = subprocess.Popen([sys.executable, str(WORKER), "fresh", str(run), "1000",
-                                str(tmp_path / "never.st"), "--big"], cwd=HERE,
+                                str(tmp_path / "never.st"), "--stall-in-write"], cwd=HERE,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
     try:
-        while time.time() < deadline:
-            writing = list(run.glob(".ckpt-*.tmp-*")) if run.exists() else []
-            if writing and list(run.glob("ckpt-*")):
-                process.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.001)
-        else:
-            pytest.fail("no checkpoint write seen within 120 s")
+        deadline = time.time() + 120
+        while not stalled.exists() and process.poll() is None and time.time() < deadline:
+            time.sleep(0.01)
+        assert stalled.exists(), process.stderr.read().decode() if process.poll() else "no stall in 120 s"
+        process.send_signal(signal.SIGKILL)
     finally:
         process.kill()
         process.wait()
-    assert list(run.glob(".ckpt-*.tmp-*")), "killed after the write had finished"
+    assert list(run.glob(".ckpt-*.tmp-*")), "the write in progress left no temporary directory"
     checkpoint = read_checkpoint(run)  # the latest complete one
     assert checkpoint.state["iteration"] >= 1
     for name in ("model.safetensors", "config.json", "optimizer.safetensors", "state.json"):
