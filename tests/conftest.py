@@ -48,16 +48,17 @@ def assert_single_state_gradients(rng, forward, backward, arrays, **options):
 TOLERANCES = {"finite_differences": FD_TOLERANCE, "torch_float64": 1e-10, "onnx_float32": 1e-5}
 
 
-# The LSTM's time loops have two paths (rnnlab.functional.backend): every test of these
-# modules runs on both, the compiled one where Numba is installed.
+# The LSTM's time loops have three paths (rnnlab.functional.backend): every test of these
+# modules runs on each that is installed (the compiled ones need Numba, "onednn" also
+# oneDNN's wheel).
 BOTH_PATHS_MODULES = {"test_lstm", "test_recurrent_mask", "test_torch_crosscheck",
                       "test_onnx_crosscheck", "test_layers_torch", "test_models"}
 
 
 def _paths():
-    from rnnlab.functional.backend import _numba_installed
+    from rnnlab.functional.backend import _numba_installed, _onednn_loads
 
-    return ["numba", "numpy"] if _numba_installed() else ["numpy"]
+    return (["onednn"] if _onednn_loads() else []) + (["numba"] if _numba_installed() else []) + ["numpy"]
 
 
 def pytest_generate_tests(metafunc):
@@ -68,7 +69,8 @@ def pytest_generate_tests(metafunc):
 
 @contextmanager
 def on_path(path):
-    """The LSTM's loops on ``path`` ("numba" or "numpy") inside; the default afterwards."""
+    """The LSTM's loops on ``path`` ("onednn", "numba" or "numpy") inside; the default
+    afterwards."""
     from rnnlab.functional.backend import set_backend
 
     set_backend(path)
@@ -80,6 +82,6 @@ def on_path(path):
 
 @pytest.fixture
 def lstm_path(request):
-    """Run the test with the LSTM's loops on request.param ("numba" or "numpy")."""
+    """Run the test with the LSTM's loops on request.param ("onednn", "numba" or "numpy")."""
     with on_path(request.param):
         yield request.param

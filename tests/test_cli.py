@@ -261,5 +261,5 @@ def test_a_bad_backend_variable_is_one_line_and_writes_nothing(tmp_path, monkeyp
     monkeypatch.setenv("RNNLAB_BACKEND", "fortran")
     out = tmp_path / "run"
     result = rnnlab_cmd("train", SHAKESPEARE, *TINY, "--epochs", "1", "--out", out)
-    assert_one_line_error(result, "RNNLAB_BACKEND: expected one of numba, numpy, got 'fortran'")
+    assert_one_line_error(result, "RNNLAB_BACKEND: expected one of onednn, numba, numpy, got 'fortran'")
     assert not out.exists()

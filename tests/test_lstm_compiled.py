@@ -1,14 +1,19 @@
-"""The compiled LSTM loops (rnnlab[fast]) against the NumPy reference, the rational
-tanh's error bound, and how the path is chosen."""
+"""The compiled LSTM loops (rnnlab[fast]), with NumPy's BLAS and with oneDNN's packed
+products, against the NumPy reference; the packed products and oneDNN's sgemm against
+NumPy's matmul; the rational tanh's error bound; how the path is chosen."""
 import numpy as np
 import pytest
-from conftest import on_path
+from conftest import _paths, on_path
 
-from rnnlab.functional import backend, lstm_backward, lstm_forward
+from rnnlab.functional import backend, lstm_backward, lstm_forward, onednn
 from rnnlab.functional.lstm import fused_loops
 
 pytest.importorskip("numba")
 from rnnlab.functional import lstm_compiled, lstm_fused  # noqa: E402
+
+COMPILED_PATHS = [path for path in _paths() if path != "numpy"]
+needs_onednn = pytest.mark.skipif("onednn" not in COMPILED_PATHS,
+                                  reason="oneDNN's wheel (onednn-cpu-gomp, Linux x86-64) does not load here")
 
 # largest |difference| / largest |value| (compiled vs NumPy) per dtype: forward, gradients
 TOLERANCE = {np.float64: (1e-12, 1e-12), np.float32: (1e-6, 1e-5)}
@@ -34,7 +39,7 @@ def _run(path, dtype, size, options, seed=0):
     finals = {"dh_final": rand(N, H), "dc_final": rand(N, H)} if options.get("finals") else {}
     dc = rand(N, T, H) if options.get("dc") else None
     with on_path(path):
-        assert fused_loops(x, Wh) is (lstm_compiled if path == "numba" else lstm_fused)
+        assert fused_loops(x, Wh) is (lstm_fused if path == "numpy" else lstm_compiled)
         h, cache = lstm_forward(x, h0, Wx, Wh, b, c0, recurrent_mask=mask)
         grads = lstm_backward(dh, cache, dc=dc, **finals)
     return [h, cache.final_h, cache.final_c, cache.gates, cache.tanh_c], [*grads, grads.dc0]
@@ -44,12 +49,13 @@ def _largest_relative(a, b):
     return np.abs(a - b).max() / max(np.abs(b).max(), np.finfo(b.dtype).tiny)
 
 
+@pytest.mark.parametrize("path", COMPILED_PATHS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_compiled_loops_equal_the_numpy_loops(case, dtype):
+def test_compiled_loops_equal_the_numpy_loops(case, dtype, path):
     size, options = CASES[case]
     forward_tol, gradient_tol = TOLERANCE[dtype]
-    compiled, reference = _run("numba", dtype, size, options), _run("numpy", dtype, size, options)
+    compiled, reference = _run(path, dtype, size, options), _run("numpy", dtype, size, options)
     for got, want in zip(compiled[0], reference[0]):
         assert got.dtype == want.dtype and got.shape == want.shape
         assert _largest_relative(got, want) < forward_tol
@@ -84,12 +90,13 @@ def test_tanh_keeps_nan_and_saturates_at_infinity():
     assert np.isnan(y[0]) and y[1] == 1 and y[2] == -1 and y[3] == 0
 
 
-def test_a_nan_state_stays_nan_on_the_compiled_path():
+@pytest.mark.parametrize("path", COMPILED_PATHS)
+def test_a_nan_state_stays_nan_on_the_compiled_path(path):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 2)).astype(np.float32)
     h0 = np.full((2, 4), np.nan, np.float32)
     Wx, Wh, b = (rng.standard_normal(s).astype(np.float32) for s in ((2, 16), (4, 16), (16,)))
-    with on_path("numba"):
+    with on_path(path):
         h, _ = lstm_forward(x, h0, Wx, Wh, b)
     assert np.isnan(h).all()
 
@@ -97,7 +104,7 @@ def test_a_nan_state_stays_nan_on_the_compiled_path():
 def test_backend_choice(monkeypatch):
     monkeypatch.setattr(backend, "_chosen", None)
     monkeypatch.delenv(backend.BACKEND_VARIABLE, raising=False)
-    assert backend.backend() == "numba"  # the default where Numba is installed
+    assert backend.backend() == COMPILED_PATHS[0]  # the fastest installed is the default
     monkeypatch.setenv(backend.BACKEND_VARIABLE, "numpy")
     assert backend.backend() == "numpy"
     assert fused_loops(np.ones(2, np.float32)) is lstm_fused
@@ -106,10 +113,10 @@ def test_backend_choice(monkeypatch):
     backend.set_backend(None)
     assert backend.backend() == "numpy"
     monkeypatch.setenv(backend.BACKEND_VARIABLE, "fortran")
-    with pytest.raises(ValueError, match="RNNLAB_BACKEND: expected one of numba, numpy, got 'fortran'"):
+    with pytest.raises(ValueError, match="RNNLAB_BACKEND: expected one of onednn, numba, numpy, got 'fortran'"):
         backend.backend()
     monkeypatch.delenv(backend.BACKEND_VARIABLE)
-    with pytest.raises(ValueError, match="set_backend: expected one of numba, numpy, got 'c'"):
+    with pytest.raises(ValueError, match="set_backend: expected one of onednn, numba, numpy, got 'c'"):
         backend.set_backend("c")
 
 
@@ -120,6 +127,8 @@ def test_numba_backend_without_numba_is_one_clear_error(monkeypatch):
     assert backend.backend() == "numpy"
     with pytest.raises(ValueError, match=r"pip install 'rnnlab\[fast\]'"):
         backend.set_backend("numba")
+    with pytest.raises(ValueError, match=r"the onednn backend needs Numba and oneDNN's wheel"):
+        backend.set_backend("onednn")
 
 
 @pytest.mark.parametrize("arrays", [
@@ -134,8 +143,9 @@ def test_arrays_the_compiled_loops_do_not_serve_take_the_reference(monkeypatch, 
     assert backend.compiled_loops_serve(np.ones(3, np.float32), None)
 
 
+@pytest.mark.parametrize("path", COMPILED_PATHS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-def test_compiled_stepper_equals_the_numpy_stepper(dtype):
+def test_compiled_stepper_equals_the_numpy_stepper(dtype, path):
     from rnnlab.functional.lstm import lstm_stepper
 
     rng = np.random.default_rng(3)
@@ -143,14 +153,14 @@ def test_compiled_stepper_equals_the_numpy_stepper(dtype):
     Wx, Wh, b = (rng.standard_normal(s).astype(dtype) for s in ((D, 4 * H), (H, 4 * H), (4 * H,)))
     c0, xs = rng.standard_normal((N, H)).astype(dtype), rng.standard_normal((6, N, D)).astype(dtype)
     states = {}
-    for path in ("numba", "numpy"):
-        with on_path(path):
+    for name in (path, "numpy"):
+        with on_path(name):
             step = lstm_stepper(Wx, Wh, b, N)
             h, c = np.zeros((N, H), dtype), c0
             for x in xs:
                 h, c = step(x, h, c)
-        states[path] = (h, c)
-    for got, want in zip(states["numba"], states["numpy"]):
+        states[name] = (h, c)
+    for got, want in zip(states[path], states["numpy"]):
         assert got.dtype == dtype and _largest_relative(got, want) < TOLERANCE[dtype][0]
 
 
@@ -183,3 +193,69 @@ def test_prepare_fused_loops_compiles_the_kernels_for_a_dtype():
     compiled = {sig[0].dtype for sig in lstm_compiled._forward_step.signatures}
     assert np.dtype(np.float32) in {np.dtype(str(d)) for d in compiled}
     assert lstm_compiled._backward_step.signatures
+
+
+@needs_onednn
+@pytest.mark.parametrize("N,K,J", [(1, 7, 12), (3, 5, 20), (32, 128, 512), (16, 300, 77)])
+@pytest.mark.parametrize("transposed", [False, True], ids=["W", "W.T view"])
+def test_packed_product_equals_numpy_matmul(N, K, J, transposed):
+    rng = np.random.default_rng(N + K)
+    W = rng.standard_normal((J, K) if transposed else (K, J)).astype(np.float32)
+    W = W.T if transposed else W
+    product = onednn.PackedProduct(W, N)
+    W_seen = W.copy()
+    W[...] = 0  # packed when made: later changes to W are not seen
+    out = np.empty((N, J), np.float32)
+    for v in (rng.standard_normal((N, K)).astype(np.float32) for _ in range(3)):  # new v each call
+        assert product(v, out) is out
+        want = v.astype(np.float64) @ W_seen
+        assert _largest_relative(out, want) < 1e-6
+
+
+@needs_onednn
+@pytest.mark.parametrize("a_layout,b_layout", [("C", "C"), ("F", "C"), ("C", "F"), ("F", "F")])
+def test_onednn_sgemm_equals_numpy_matmul_for_either_layout(a_layout, b_layout):
+    rng = np.random.default_rng(1)
+    a = np.asarray(rng.standard_normal((33, 17)), np.float32, order=a_layout)
+    b = np.asarray(rng.standard_normal((17, 45)), np.float32, order=b_layout)
+    got = onednn.matmul(a, b)
+    assert got.shape == (33, 45) and got.dtype == np.float32 and got.flags.c_contiguous
+    assert _largest_relative(got, a.astype(np.float64) @ b) < 1e-6
+
+
+@needs_onednn
+def test_onednn_sgemm_leaves_operands_it_cannot_read_and_empty_ones_to_numpy():
+    a = np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2]  # no unit stride
+    b = np.ones((3, 2), np.float32)
+    np.testing.assert_array_equal(onednn.matmul(a, b), a @ b)
+    assert onednn.matmul(np.ones((0, 3), np.float32), b).shape == (0, 2)
+
+
+@needs_onednn
+def test_the_packed_products_serve_float32_alone(monkeypatch):
+    monkeypatch.setattr(backend, "_chosen", "onednn")
+    assert backend.packed_products_serve(np.ones(3, np.float32), None)
+    assert not backend.packed_products_serve(np.ones(3, np.float64))
+    assert backend.compiled_loops_serve(np.ones(3, np.float64))  # float64: the loops with BLAS
+    monkeypatch.setattr(backend, "_chosen", "numba")
+    assert not backend.packed_products_serve(np.ones(3, np.float32))
+
+
+def test_a_onednn_that_does_not_load_means_the_numba_path(monkeypatch):
+    """Installed but not loadable (e.g. no libgomp on the system): one warning, then the
+    compiled loops with NumPy's BLAS."""
+    def no_library():
+        raise OSError("libgomp.so.1: cannot open shared object file")
+
+    monkeypatch.setattr(onednn.importlib.metadata, "distribution", lambda name: object())
+    monkeypatch.setattr(onednn, "_runtime", no_library)
+    monkeypatch.setattr(backend, "_chosen", None)
+    monkeypatch.delenv(backend.BACKEND_VARIABLE, raising=False)
+    onednn.available.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="onednn-cpu-gomp is installed but does not load "
+                                                 r"\(libgomp.so.1: cannot open"):
+            assert backend.backend() == "numba"
+    finally:
+        monkeypatch.undo()
+        onednn.available.cache_clear()

@@ -4,12 +4,18 @@ an input lives on a GPU), and the path the LSTM's time loops take.
 Functional code calls ``array_module(*arrays)`` once and uses what it returns, so
 a CuPy backend needs no change to the cells.
 
-``backend()`` says which path runs the plain LSTM's loops: "numba" (the compiled loops
-of ``lstm_compiled.py``, when Numba is installed and imports: ``pip install 'rnnlab[fast]'``) or
-"numpy" (``lstm_fused.py``, the reference). ``set_backend("numpy")`` or the environment
-variable ``RNNLAB_BACKEND=numpy`` forces the reference; ``set_backend(None)`` goes back
-to the default. Arrays the compiled loops do not serve (CuPy, dtypes other than float32
-and float64) take the reference by themselves.
+``backend()`` says which path runs the plain LSTM's loops, the fastest installed by
+default (``pip install 'rnnlab[fast]'`` installs both extras):
+
+- "onednn": the compiled loops of ``lstm_compiled.py`` with their per-step products on
+  weights packed once by oneDNN (``onednn.py``; float32, Numba and oneDNN's wheel);
+- "numba": the same compiled loops with NumPy's BLAS for the per-step products;
+- "numpy": ``lstm_fused.py``, the reference.
+
+``set_backend(name)`` or the environment variable ``RNNLAB_BACKEND=name`` forces one;
+``set_backend(None)`` goes back to the default. Arrays a path does not serve take the
+next one by themselves: float64 the compiled loops with NumPy's BLAS; CuPy arrays and
+dtypes other than float32 and float64 the reference.
 
 Tests: every functional test (NumPy inputs); tests/test_lstm_compiled.py.
 """
@@ -20,7 +26,7 @@ import warnings
 
 import numpy as np
 
-BACKENDS = ("numba", "numpy")
+BACKENDS = ("onednn", "numba", "numpy")
 BACKEND_VARIABLE = "RNNLAB_BACKEND"
 COMPILED_DTYPES = (np.float32, np.float64)
 _chosen = None  # set_backend's choice; None: the environment variable, else the default
@@ -51,21 +57,33 @@ def _numba_installed():
     return True
 
 
+def _onednn_loads():
+    """Whether the packed per-step products run: Numba for the loops and oneDNN's library."""
+    from . import onednn
+
+    return _numba_installed() and onednn.available()
+
+
 def _checked(name, source):
     if name not in BACKENDS:
         raise ValueError(f"{source}: expected one of {', '.join(BACKENDS)}, got {name!r}")
     if name == "numba" and not _numba_installed():
         raise ValueError(f"{source}: the numba backend needs Numba: pip install 'rnnlab[fast]'")
+    if name == "onednn" and not _onednn_loads():
+        raise ValueError(f"{source}: the onednn backend needs Numba and oneDNN's wheel "
+                         f"(Linux x86-64): pip install 'rnnlab[fast]'")
     return name
 
 
 def backend():
-    """The path the LSTM's time loops take now: "numba" or "numpy"."""
+    """The path the LSTM's time loops take now: "onednn", "numba" or "numpy"."""
     if _chosen is not None:
         return _chosen
     variable = os.environ.get(BACKEND_VARIABLE)
     if variable:
         return _checked(variable.strip().lower(), BACKEND_VARIABLE)
+    if _onednn_loads():
+        return "onednn"
     return "numba" if _numba_installed() else "numpy"
 
 
@@ -77,7 +95,8 @@ def check_backend_variable():
 
 
 def set_backend(name):
-    """Force a path ("numba" or "numpy"); None: back to RNNLAB_BACKEND or the default.
+    """Force a path ("onednn", "numba" or "numpy"); None: back to RNNLAB_BACKEND or the
+    default.
     -> the path that ran before."""
     global _chosen
     chosen = None if name is None else _checked(name, "set_backend")
@@ -87,10 +106,17 @@ def set_backend(name):
 
 
 def compiled_loops_serve(*arrays):
-    """Whether the compiled loops run for these arrays: the numba backend, NumPy arrays
-    of one dtype among COMPILED_DTYPES."""
-    if backend() != "numba":
+    """Whether the compiled loops run for these arrays: the onednn or numba backend,
+    NumPy arrays of one dtype among COMPILED_DTYPES."""
+    if backend() == "numpy":
         return False
     dtypes = {array.dtype for array in arrays if array is not None}
     return (all(type(array) is np.ndarray for array in arrays if array is not None)
             and len(dtypes) == 1 and dtypes.pop() in COMPILED_DTYPES)
+
+
+def packed_products_serve(*arrays):
+    """Whether the compiled loops' per-step products run on packed weights (onednn.py) for
+    these arrays: the onednn backend and float32 (the compiled loops serve them)."""
+    return (backend() == "onednn" and compiled_loops_serve(*arrays)
+            and next(a for a in arrays if a is not None).dtype == np.float32)

@@ -455,10 +455,10 @@ def _forward(opts, w, x, h0, c0, lower_c, recurrent_mask=None):
     xp = array_module(x, h0, Wx, b)
     H = Wx.shape[1] // len(opts.gates)
     if opts == PLAIN:  # the fused loops of lstm_fused.py or lstm_compiled.py
-        x_tm, gates = input_projection(x, Wx)  # x_t Wx; the loop adds b
+        loops = fused_loops(x, Wx, b, h0, w["Wh"], c0, recurrent_mask)
+        x_tm, gates = input_projection(x, Wx, matmul=loops.matmul)  # x_t Wx; the loop adds b
         cache = _allocate(opts, w, x_tm, gates, h0, c0, H, xp)
         cache.recurrent_mask = recurrent_mask
-        loops = fused_loops(gates, b, h0, w["Wh"], recurrent_mask)
         loops.forward_loop(gates, b, cache.c, cache.tanh_c, cache.h, w["Wh"], recurrent_mask)
         return batch_first(cache.h[1:]), cache
     x_tm, gates = input_projection(x, Wx, None if opts.layer_norm else b)  # (T*N, D), (T, N, G)
@@ -559,6 +559,7 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
     dc_tm = None if dc is None else time_major(check("dc", dc, "NTH"))
     dh_next = final_state_gradient("dh_final", dh_final, N, P, dh.dtype)
     dc_next = final_state_gradient("dc_final", dc_final, N, H, dh.dtype)
+    loops = lstm_fused  # its matmul for the general path's GEMMs
     if opts == PLAIN:
         loops = fused_loops(dh_tm, cache.gates, w["Wh"], dc_tm, cache.recurrent_mask)
         da, dh_next, dc_next = loops.backward_loop(dh_tm, cache.gates, cache.c, cache.tanh_c,
@@ -580,9 +581,10 @@ def lstm_backward(dh, cache, dh_final=None, dc_final=None, dc=None):
             "gamma_c": (grads.dln_c * cache.xhat_c).sum(axis=lead),
             "beta_c": grads.dln_c.sum(axis=lead),
         }
-    dx, dWx = input_gradients(dax, cache.x_tm, w["Wx"])
+    dx, dWx = input_gradients(dax, cache.x_tm, w["Wx"], matmul=loops.matmul)
     db = da.sum(axis=lead)
-    dWh = recurrent_weight_gradient(dropped(cache.h[:-1], cache.recurrent_mask), grads.dah)
+    dWh = recurrent_weight_gradient(dropped(cache.h[:-1], cache.recurrent_mask), grads.dah,
+                                    matmul=loops.matmul)
     if opts.peephole_gates:
         extra["dpeepholes"] = {
             "p_" + name: (_block(da, opts, name) * (cache.c[1:] if name == "o" else cache.c[:-1])).sum(lead)

@@ -3,8 +3,9 @@
 The same loops, buffers and chain rule as ``lstm_fused.py`` (its docstring has the
 equations); what changes is how a step's element-wise work runs. NumPy spends a step
 in about ten ufunc passes over memory, a Python dispatch each, and its float32 tanh is
-scalar on CPUs without AVX-512. Here a step is the per-step GEMM in NumPy's BLAS, then
-ONE compiled pass over the step's rows:
+scalar on CPUs without AVX-512. Here a step is the per-step GEMM (on weights packed
+once per loop by oneDNN on the "onednn" path, ``onednn.py``; NumPy's BLAS otherwise),
+then ONE compiled pass over the step's rows:
 
     forward   a = x_t Wx + b + h_{t-1} Wh,  i, f, o = 0.5 + 0.5 tanh(a/2),  g = tanh(a_g)
               c_t = f c_{t-1} + i g,  u = tanh(c_t),  h_t = o u
@@ -31,6 +32,9 @@ import math
 import numpy as np
 from numba import njit
 from numba.extending import overload
+
+from . import onednn
+from .backend import packed_products_serve
 
 
 # x P(x^2) / Q(x^2): coefficients of s^0 .. s^4, from tools/fit_tanh.py
@@ -159,14 +163,30 @@ def _no_rows(like):
     return np.empty((0, 0), dtype=like.dtype)
 
 
+def matmul(a, b):
+    """a @ b, the GEMMs around the loops: oneDNN's sgemm where the onednn path serves them
+    (one thread pool for the whole layer), NumPy's otherwise."""
+    return onednn.matmul(a, b) if packed_products_serve(a, b) else a @ b
+
+
+def step_product(W, N):
+    """-> product(v (N, K), out (N, J)) -> out = v W, the per-step GEMM of a loop: W
+    packed once by oneDNN where the onednn path serves it (float32), NumPy's matmul
+    otherwise."""
+    if packed_products_serve(W):
+        return onednn.PackedProduct(W, N)
+    return lambda v, out: np.matmul(v, W, out=out)
+
+
 def forward_loop(gates, b, c, tanh_c, h, Wh, recurrent_mask=None):
     """``lstm_fused.forward_loop``, compiled: same arguments, same buffers filled."""
     T, N, G = gates.shape
     ah = np.empty((N, G), dtype=gates.dtype)  # h_{t-1} Wh
+    times_Wh = step_product(Wh, N)
     mask = _no_rows(gates) if recurrent_mask is None else recurrent_mask
     hm = np.multiply(h[0], mask) if recurrent_mask is not None else mask  # h_{t-1} * m
     for t in range(T):
-        np.matmul(h[t] if recurrent_mask is None else hm, Wh, out=ah)
+        times_Wh(h[t] if recurrent_mask is None else hm, ah)
         _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
 
 
@@ -177,11 +197,11 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
     dh = np.array(dh_next, order="C")  # dh_{t+1} of each step, in the end dh_0
     dc = np.ascontiguousarray(dc_next)  # overwritten, as the NumPy loop's
     no_rows = _no_rows(gates)
-    WhT = Wh.T  # BLAS reads the transposed view as it is
+    times_WhT = step_product(Wh.T, dh.shape[0])  # BLAS and oneDNN read the transposed view
     for t in reversed(range(gates.shape[0])):
         _backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc,
                        no_rows if dc_tm is None else dc_tm[t], da[t])
-        np.matmul(da[t], WhT, out=dh)
+        times_WhT(da[t], dh)
         if recurrent_mask is not None:
             dh *= recurrent_mask
     return da, dh, dc
@@ -194,10 +214,11 @@ def stepper(Wx, Wh, b, N):
     gates, ah = np.empty((N, G), dtype=Wx.dtype), np.empty((N, G), dtype=Wx.dtype)
     c_next, tanh_c, h_next = (np.empty((N, G // 4), dtype=Wx.dtype) for _ in range(3))
     no_rows = _no_rows(gates)
+    times_Wx, times_Wh = step_product(Wx, N), step_product(Wh, N)
 
     def step(x, h, c):
-        np.matmul(x, Wx, out=gates)
-        np.matmul(h, Wh, out=ah)
+        times_Wx(np.ascontiguousarray(x, dtype=Wx.dtype), gates)
+        times_Wh(np.ascontiguousarray(h, dtype=Wx.dtype), ah)
         _forward_step(gates, b, ah, np.asarray(c, dtype=Wx.dtype), c_next, tanh_c, h_next,
                       no_rows, no_rows)
         return h_next.copy(), c_next.copy()

@@ -25,7 +25,7 @@ which is the chain rule of ``lstm._step_backward`` regrouped.
 Tests: tests/test_lstm.py (the fused loops equal the general step-by-step code).
 """
 from .backend import array_module
-from .recurrence import recurrent_product
+from .recurrence import matmul, recurrent_product  # noqa: F401 (matmul: the GEMMs around the loops)
 
 
 def halve_sigmoid_columns(w, H):

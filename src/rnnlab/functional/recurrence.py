@@ -50,21 +50,27 @@ def batch_first(x_tm):
     return time_major(x_tm)
 
 
-def input_projection(x, Wx, b=None):
+def matmul(a, b):
+    """a @ b: the GEMM of the functions below unless they are given another."""
+    return a @ b
+
+
+def input_projection(x, Wx, b=None, matmul=matmul):
     """All T input projections in one GEMM.
 
     x (N, T, D), Wx (D, G), b (G,) or None -> x_tm (T*N, D) time-major inputs (kept
-    for dWx) and a (T, N, G) = x_t Wx + b for every t.
+    for dWx) and a (T, N, G) = x_t Wx + b for every t. ``matmul(a, b)`` -> a @ b: the
+    GEMM to use (a time loop's own, to keep one thread pool busy in a layer).
     """
     N, T, D = x.shape
     x_tm = time_major(x).reshape(T * N, D)  # (T*N, D)
-    a = x_tm @ Wx  # (T*N, G)
+    a = matmul(x_tm, Wx)  # (T*N, G)
     if b is not None:
         a += b
     return x_tm, a.reshape(T, N, Wx.shape[1])
 
 
-def input_gradients(da, x_tm, Wx):
+def input_gradients(da, x_tm, Wx, matmul=matmul):
     """Gradients of a = x Wx for all steps at once, from da (T, N, G).
 
     dx = da Wx^T  -> (N, T, D) batch-first
@@ -72,15 +78,15 @@ def input_gradients(da, x_tm, Wx):
     """
     T, N, G = da.shape
     da_flat = da.reshape(T * N, G)
-    dWx = x_tm.T @ da_flat  # (D, G)
-    dx = batch_first((da_flat @ Wx.T).reshape(T, N, Wx.shape[0]))  # (N, T, D)
+    dWx = matmul(x_tm.T, da_flat)  # (D, G)
+    dx = batch_first(matmul(da_flat, Wx.T).reshape(T, N, Wx.shape[0]))  # (N, T, D)
     return dx, dWx
 
 
-def recurrent_weight_gradient(h_prev, da):
+def recurrent_weight_gradient(h_prev, da, matmul=matmul):
     """dWh = sum_t h_{t-1}^T da_t, with h_prev (T, N, H) and da (T, N, G), as one GEMM."""
     T, N, H = h_prev.shape
-    return h_prev.reshape(T * N, H).T @ da.reshape(T * N, da.shape[-1])  # (H, G)
+    return matmul(h_prev.reshape(T * N, H).T, da.reshape(T * N, da.shape[-1]))  # (H, G)
 
 
 def dropped(h, recurrent_mask):
