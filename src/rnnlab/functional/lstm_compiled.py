@@ -30,8 +30,9 @@ layer, model and cross-check tests on both paths.
 import math
 
 import numpy as np
-from numba import njit
-from numba.extending import overload
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic, overload
 
 from . import onednn
 from .backend import packed_products_serve
@@ -159,6 +160,75 @@ def _accumulate(a, b):
         a[j] += b[j]
 
 
+def _c_call_codegen(context, builder, signature, args):
+    """Call the int32 C function at the address args[0] with args[1:], each passed as a
+    64-bit integer (pointers, and oneDNN's int, travel in 64-bit registers on x86-64)."""
+    word = ir.IntType(64)
+    function_type = ir.FunctionType(ir.IntType(32), [word] * (len(args) - 1))
+    return builder.call(builder.inttoptr(args[0], function_type.as_pointer()), list(args[1:]))
+
+
+@intrinsic
+def _c_call2(typingctx, function, a, b):
+    """int32 function(a, b) at an address: oneDNN's C functions from compiled code, the
+    addresses arriving as data so that the kernels stay cached."""
+    return types.int32(function, a, b), _c_call_codegen
+
+
+@intrinsic
+def _c_call4(typingctx, function, a, b, c, d):
+    """int32 function(a, b, c, d) at an address, as ``_c_call2``."""
+    return types.int32(function, a, b, c, d), _c_call_codegen
+
+
+@njit(**JIT)
+def run_packed(call, v):
+    """out = v W by a packed product from its ``call_table`` (out bound there) -> the
+    status: set v's data handle, then execute."""
+    status = _c_call2(call[0], call[5], np.int64(v.ctypes.data))
+    if status:
+        return status
+    return _c_call4(call[1], call[2], call[3], np.int64(3), call[4])
+
+
+@njit(**JIT)
+def _forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call):
+    """The forward loop with each step's product run by ``run_packed`` -> a status."""
+    for t in range(gates.shape[0]):
+        status = run_packed(call, h[t] if mask.shape[0] == 0 else hm)
+        if status:
+            return status
+        _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
+    return 0
+
+
+@njit(**JIT)
+def _backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call):
+    """The backward loop with each step's product (da_t Wh^T -> dh) run by
+    ``run_packed`` -> a status. dc_tm (T, 0, 0) when there is none."""
+    for t in range(gates.shape[0] - 1, -1, -1):
+        _backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc, dc_tm[t], da[t])
+        status = run_packed(call, da[t])
+        if status:
+            return status
+        if mask.shape[0]:
+            for r in range(dh.shape[0]):
+                _accumulate_product(dh[r], mask[r])
+    return 0
+
+
+@njit(**JIT)
+def _accumulate_product(a, m):
+    """a *= m."""
+    for j in range(a.size):
+        a[j] *= m[j]
+
+
+def _checked(status):
+    if status:
+        raise onednn.OneDNNError(f"oneDNN: primitive_execute failed with status {status}")
+
+
 def _no_rows(like):
     return np.empty((0, 0), dtype=like.dtype)
 
@@ -191,6 +261,8 @@ def forward_loop(gates, b, c, tanh_c, h, Wh, recurrent_mask=None):
     times_Wh = step_product(Wh, N)
     mask = _no_rows(gates) if recurrent_mask is None else recurrent_mask
     hm = np.multiply(h[0], mask) if recurrent_mask is not None else mask  # h_{t-1} * m
+    if isinstance(times_Wh, onednn.PackedProduct):  # the whole loop in compiled code
+        return _checked(_forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, times_Wh.call_table(ah)))
     for t in range(T):
         times_Wh(h[t] if recurrent_mask is None else hm, ah)
         _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
@@ -204,6 +276,13 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
     dc = np.ascontiguousarray(dc_next)  # overwritten, as the NumPy loop's
     no_rows = _no_rows(gates)
     times_WhT = step_product(Wh.T, dh.shape[0])  # BLAS and oneDNN read the transposed view
+    if isinstance(times_WhT, onednn.PackedProduct):  # the whole loop in compiled code
+        T, N, H = tanh_c.shape
+        _checked(_backward_packed(gates, c, tanh_c, dh_tm, dh, dc,
+                                  np.empty((T, 0, 0), dc.dtype) if dc_tm is None else dc_tm, da,
+                                  _no_rows(gates) if recurrent_mask is None else recurrent_mask,
+                                  times_WhT.call_table(dh)))
+        return da, dh, dc
     for t in reversed(range(gates.shape[0])):
         _backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc,
                        no_rows if dc_tm is None else dc_tm[t], da[t])

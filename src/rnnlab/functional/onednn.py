@@ -17,8 +17,8 @@ oneDNN's CPU matmul has no float64, and the library may be absent or fail to loa
 needs the system's libgomp): ``available()`` says whether it runs, and the caller keeps
 NumPy's matmul for everything this module does not serve.
 
-One thread pool: once oneDNN is loaded, NumPy's OpenBLAS is set to one thread (where
-it can be found). Two pools on the same cores take turns spinning against each other:
+One thread pool: once oneDNN computes in a process, NumPy's OpenBLAS is set to one
+thread (where it can be found) for the rest of the process. Two pools on the same cores take turns spinning against each other:
 the default language model's update took 140 ms with both on two threads, 76 ms so
 (the LSTM's GEMMs run on oneDNN's two threads; the dense layer's on OpenBLAS's one),
 against 102 ms on the "numba" path. ``RNNLAB_BACKEND=numba`` keeps NumPy's threads.
@@ -91,8 +91,7 @@ def numpy_blas_on_one_thread():
 
 @functools.lru_cache(maxsize=None)
 def _runtime():
-    """-> (library, engine, stream), loaded once (and NumPy's OpenBLAS set to one thread);
-    OSError or OneDNNError if it cannot."""
+    """-> (library, engine, stream), loaded once; OSError or OneDNNError if it cannot."""
     library = ctypes.CDLL(_library_path())
     library.dnnl_primitive_desc_query_md.restype = Handle
     library.dnnl_memory_desc_get_size.restype = ctypes.c_size_t
@@ -103,8 +102,15 @@ def _runtime():
     _ok(library.dnnl_engine_create(ctypes.byref(engine), ENGINE_CPU, ctypes.c_size_t(0)), "engine")
     _ok(library.dnnl_stream_create(ctypes.byref(stream), engine, ctypes.c_uint(STREAM_IN_ORDER)),
         "stream")
-    numpy_blas_on_one_thread()
     return library, engine, stream
+
+
+@functools.lru_cache(maxsize=None)
+def _computing():
+    """-> the runtime, NumPy's OpenBLAS set to one thread the first time (oneDNN's threads
+    take the cores from here on)."""
+    numpy_blas_on_one_thread()
+    return _runtime()
 
 
 @functools.lru_cache(maxsize=None)
@@ -205,7 +211,7 @@ def matmul(a, b):
         return np.matmul(a, b)
     (M, K), J = a.shape, b.shape[1]
     out = np.empty((M, J), np.float32)
-    library, _, _ = _runtime()
+    library, _, _ = _computing()
     _ok(library.dnnl_sgemm(A[0], B[0], M, J, K, 1.0, a.ctypes.data, A[1], b.ctypes.data, B[1],
                            0.0, out.ctypes.data, J), "sgemm")
     return out
@@ -217,7 +223,7 @@ class PackedProduct:
     W are not seen)."""
 
     def __init__(self, W, N):
-        library, _, stream = _runtime()
+        library, _, stream = _computing()
         K, J = W.shape
         self._primitive, weights = _matmul(N, K, J)
         self._packed = np.empty(-(-library.dnnl_memory_desc_get_size(weights) // 4), np.float32)
@@ -233,10 +239,27 @@ class PackedProduct:
         self._set_handle, self._run, self._stream = (library.dnnl_memory_set_data_handle,
                                                      library.dnnl_primitive_execute, stream)
 
+    def _bind(self, k, array):
+        if array.ctypes.data != self._pointers[k]:
+            _ok(self._set_handle((self._v, self._out)[k], Handle(array.ctypes.data)),
+                "memory_set_data_handle")
+            self._pointers[k] = array.ctypes.data
+
     def __call__(self, v, out):
-        for k, (memory, array) in enumerate(((self._v, v), (self._out, out))):
-            if array.ctypes.data != self._pointers[k]:
-                _ok(self._set_handle(memory, Handle(array.ctypes.data)), "memory_set_data_handle")
-                self._pointers[k] = array.ctypes.data
+        self._bind(0, v)
+        self._bind(1, out)
         _ok(self._run(self._primitive, self._stream, 3, self._args), "primitive_execute")
         return out
+
+    def call_table(self, out):
+        """``out`` bound for good -> int64 [address of dnnl_memory_set_data_handle, of
+        dnnl_primitive_execute, primitive, stream, args, v's memory]: what compiled code
+        needs to run the product for a v of its own each step (``lstm_compiled.run_packed``)."""
+        self._bind(1, out)
+        self._pointers[0] = None  # compiled code sets v's handle behind our back
+        return np.array([_address(self._set_handle), _address(self._run), self._primitive.value,
+                         self._stream.value, ctypes.addressof(self._args), self._v.value], np.int64)
+
+
+def _address(function):
+    return ctypes.cast(function, Handle).value
