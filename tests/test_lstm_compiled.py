@@ -29,6 +29,12 @@ CASES = {  # name -> (N, T, D, H), forward/backward options
 
 
 def _run(path, dtype, size, options, seed=0):
+    with on_path(path):
+        return _compute(path, dtype, size, options, seed)
+
+
+def _compute(path, dtype, size, options, seed=0):
+    """A forward and backward on the path already chosen -> outputs, gradients."""
     rng = np.random.default_rng(seed)
     N, T, D, H = size
     rand = lambda *shape, scale=1.0: (rng.standard_normal(shape) * scale).astype(dtype)  # noqa: E731
@@ -38,10 +44,9 @@ def _run(path, dtype, size, options, seed=0):
     dh = rand(N, T, H)
     finals = {"dh_final": rand(N, H), "dc_final": rand(N, H)} if options.get("finals") else {}
     dc = rand(N, T, H) if options.get("dc") else None
-    with on_path(path):
-        assert fused_loops(x, Wh) is (lstm_fused if path == "numpy" else lstm_compiled)
-        h, cache = lstm_forward(x, h0, Wx, Wh, b, c0, recurrent_mask=mask)
-        grads = lstm_backward(dh, cache, dc=dc, **finals)
+    assert fused_loops(x, Wh) is (lstm_fused if path == "numpy" else lstm_compiled)
+    h, cache = lstm_forward(x, h0, Wx, Wh, b, c0, recurrent_mask=mask)
+    grads = lstm_backward(dh, cache, dc=dc, **finals)
     return [h, cache.final_h, cache.final_c, cache.gates, cache.tanh_c], [*grads, grads.dc0]
 
 
@@ -270,3 +275,20 @@ def test_once_onednn_runs_numpy_blas_runs_one_thread():
     assert onednn.numpy_blas_on_one_thread()
     blas = [pool for pool in threadpoolctl.threadpool_info() if pool["internal_api"] == "openblas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+@needs_onednn
+def test_threads_running_the_onednn_path_at_once_get_what_one_thread_gets():
+    """Each thread runs oneDNN on a stream of its own (a stream is not thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(seed):
+        return _compute("onednn", np.float32, (8, 20, 16, 32), {"mask": True}, seed)
+
+    with on_path("onednn"):
+        alone = [run(seed) for seed in range(4)]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            together = list(pool.map(run, range(4)))
+    for one, other in zip(alone, together):
+        for got, want in zip(one[0] + one[1], other[0] + other[1]):
+            np.testing.assert_array_equal(got, want)

@@ -30,6 +30,7 @@ import ctypes
 import functools
 import importlib.metadata
 import os
+import threading
 import warnings
 import weakref
 
@@ -89,28 +90,42 @@ def numpy_blas_on_one_thread():
     return False
 
 
-@functools.lru_cache(maxsize=None)
+_thread = threading.local()  # each thread's stream (a oneDNN stream is not thread-safe)
+
+
 def _runtime():
-    """-> (library, engine, stream), loaded once; OSError or OneDNNError if it cannot."""
+    """-> (library, engine, this thread's stream), loaded once (a stream once per
+    thread); OSError or OneDNNError if it cannot."""
+    library, engine = _library_and_engine()
+    if getattr(_thread, "stream", None) is None:
+        _thread.stream = _created(library.dnnl_stream_create, engine, ctypes.c_uint(STREAM_IN_ORDER),
+                                  call="stream_create")
+    return library, engine, _thread.stream
+
+
+@functools.lru_cache(maxsize=None)
+def _library_and_engine():
+    """-> (library, CPU engine), loaded once; OSError or OneDNNError if it cannot."""
     library = ctypes.CDLL(_library_path())
     library.dnnl_primitive_desc_query_md.restype = Handle
     library.dnnl_memory_desc_get_size.restype = ctypes.c_size_t
     size, pointer = ctypes.c_int64, ctypes.c_void_p
     library.dnnl_sgemm.argtypes = [ctypes.c_char, ctypes.c_char, size, size, size, ctypes.c_float,
                                    pointer, size, pointer, size, ctypes.c_float, pointer, size]
-    engine, stream = Handle(), Handle()
-    _ok(library.dnnl_engine_create(ctypes.byref(engine), ENGINE_CPU, ctypes.c_size_t(0)), "engine")
-    _ok(library.dnnl_stream_create(ctypes.byref(stream), engine, ctypes.c_uint(STREAM_IN_ORDER)),
-        "stream")
-    return library, engine, stream
+    engine = _created(library.dnnl_engine_create, ENGINE_CPU, ctypes.c_size_t(0), call="engine_create")
+    return library, engine
+
+
+def _computing():
+    """-> ``_runtime()``, NumPy's OpenBLAS set to one thread the first time (oneDNN's
+    threads take the cores from here on)."""
+    _numpy_blas_once()
+    return _runtime()
 
 
 @functools.lru_cache(maxsize=None)
-def _computing():
-    """-> the runtime, NumPy's OpenBLAS set to one thread the first time (oneDNN's threads
-    take the cores from here on)."""
-    numpy_blas_on_one_thread()
-    return _runtime()
+def _numpy_blas_once():
+    return numpy_blas_on_one_thread()
 
 
 @functools.lru_cache(maxsize=None)
