@@ -229,11 +229,28 @@ def test_onednn_sgemm_equals_numpy_matmul_for_either_layout(a_layout, b_layout):
 
 
 @needs_onednn
-def test_onednn_sgemm_leaves_operands_it_cannot_read_and_empty_ones_to_numpy():
-    a = np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2]  # no unit stride
-    b = np.ones((3, 2), np.float32)
+@pytest.mark.parametrize("a", [
+    np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2],  # no unit stride
+    np.arange(12, dtype=np.float32).reshape(4, 3)[::-1],  # negative strides
+    np.broadcast_to(np.arange(3, dtype=np.float32), (4, 3)),  # rows that overlap
+], ids=["no unit stride", "negative", "broadcast"])
+def test_onednn_sgemm_leaves_operands_it_cannot_read_and_empty_ones_to_numpy(a):
+    b = np.arange(6, dtype=np.float32).reshape(3, 2)
     np.testing.assert_array_equal(onednn.matmul(a, b), a @ b)
+    np.testing.assert_array_equal(onednn.matmul(b.T, a.T), b.T @ a.T)
     assert onednn.matmul(np.ones((0, 3), np.float32), b).shape == (0, 2)
+
+
+def test_weights_oneDNN_cannot_read_run_on_numpy_blas_on_the_onednn_path():
+    """A reversed view of Wh (negative strides) gives the same results as a copy of it."""
+    rng = np.random.default_rng(2)
+    x, h0 = rng.standard_normal((3, 4, 5)).astype(np.float32), np.zeros((3, 6), np.float32)
+    Wx, b = rng.standard_normal((5, 24)).astype(np.float32), np.zeros(24, np.float32)
+    Wh = rng.standard_normal((6, 24)).astype(np.float32)[::-1]
+    with on_path(COMPILED_PATHS[0]):
+        got, _ = lstm_forward(x, h0, Wx, Wh, b)
+        want, _ = lstm_forward(x, h0, Wx, np.ascontiguousarray(Wh), b)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
 @needs_onednn

@@ -254,7 +254,8 @@ def step_product(W, N):
     """-> product(v (N, K), out (N, J)) -> out = v W, the per-step GEMM of a loop: W
     packed once by oneDNN where the onednn path serves it (float32) and the product is
     large enough to gain, NumPy's matmul otherwise."""
-    if packed_products_serve(W) and N * W.size >= PACKED_PRODUCT_MIN_SIZE:
+    if (packed_products_serve(W) and N * W.size >= PACKED_PRODUCT_MIN_SIZE
+            and onednn.element_strides(W) is not None):
         return onednn.PackedProduct(W, N)
     return lambda v, out: np.matmul(v, W, out=out)
 

@@ -18,10 +18,11 @@ needs the system's libgomp): ``available()`` says whether it runs, and the calle
 NumPy's matmul for everything this module does not serve.
 
 One thread pool: once oneDNN computes in a process, NumPy's OpenBLAS is set to one
-thread (where it can be found) for the rest of the process. Two pools on the same cores take turns spinning against each other:
-the default language model's update took 140 ms with both on two threads, 76 ms so
-(the LSTM's GEMMs run on oneDNN's two threads; the dense layer's on OpenBLAS's one),
-against 102 ms on the "numba" path. ``RNNLAB_BACKEND=numba`` keeps NumPy's threads.
+thread (where it can be found) for the rest of the process. Two pools on the same cores
+take turns spinning against each other: the default language model's update took 140
+ms with both on two threads, 76 ms so (the LSTM's GEMMs run on oneDNN's two threads;
+the dense layer's on OpenBLAS's one), against 102 ms on the "numba" path.
+``RNNLAB_BACKEND=numba`` keeps NumPy's threads.
 
 Tests: tests/test_lstm_compiled.py (the product equals NumPy's; the loops and the
 stepper on this path equal the NumPy reference).
@@ -205,14 +206,26 @@ def _destroy(memories):
         library.dnnl_memory_destroy(memory)
 
 
+def element_strides(a):
+    """The strides of a 2-D array in elements, or None when oneDNN cannot read it as it is
+    (a stride that is negative or not a whole number of elements)."""
+    if any(stride < 0 or stride % a.itemsize for stride in a.strides):
+        return None
+    return tuple(stride // a.itemsize for stride in a.strides)
+
+
 def _operand(a):
     """A 2-D float32 operand of a row-major GEMM -> (b'N' or b'T', leading dimension), or
-    None when neither of its dimensions has unit stride."""
-    rows, columns = (stride // a.itemsize for stride in a.strides)
-    if columns == 1 or a.shape[1] == 1:
-        return b"N", max(rows, a.shape[1], 1)
-    if rows == 1 or a.shape[0] == 1:
-        return b"T", max(columns, a.shape[0], 1)
+    None when sgemm cannot read it as it is (no dimension of unit stride, rows that
+    overlap, negative strides)."""
+    strides, (M, K) = element_strides(a), a.shape
+    if strides is None:
+        return None
+    rows, columns = strides
+    if (columns == 1 or K == 1) and (rows >= K or M == 1):
+        return b"N", max(rows, K, 1)
+    if (rows == 1 or M == 1) and (columns >= M or K == 1):
+        return b"T", max(columns, M, 1)
     return None
 
 
@@ -234,15 +247,15 @@ def matmul(a, b):
 
 class PackedProduct:
     """``product(v, out)`` -> out = v W for v (N, K) and out (N, J), both C-contiguous
-    float32; W (K, J) float32, any strides, is packed when this is made (later changes to
-    W are not seen)."""
+    float32; W (K, J) float32 (``element_strides`` not None) is packed when this is made
+    (later changes to W are not seen)."""
 
     def __init__(self, W, N):
         library, _, stream = _computing()
         K, J = W.shape
         self._primitive, weights = _matmul(N, K, J)
         self._packed = np.empty(-(-library.dnnl_memory_desc_get_size(weights) // 4), np.float32)
-        source = (K, J), (W.strides[0] // W.itemsize, W.strides[1] // W.itemsize)
+        source = (K, J), element_strides(W)
         plain, packed = _memory(_strided_desc(*source), W), _memory(weights, self._packed)
         _execute(_reorder(N, *source), _Arg(ARG_SRC, plain), _Arg(ARG_DST, packed))
         _destroy((plain,))
