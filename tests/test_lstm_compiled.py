@@ -309,3 +309,27 @@ def test_threads_running_the_onednn_path_at_once_get_what_one_thread_gets():
     for one, other in zip(alone, together):
         for got, want in zip(one[0] + one[1], other[0] + other[1]):
             np.testing.assert_array_equal(got, want)
+
+
+@needs_onednn
+def test_the_dense_layers_gemm_moves_to_onednn_once_onednn_holds_the_cores(monkeypatch):
+    """Only after the onednn path computed in the process (NumPy's OpenBLAS then runs one
+    thread); float32 on the onednn path alone; leading axes kept."""
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((2, 5, 7)).astype(np.float32), rng.standard_normal((7, 3)).astype(np.float32)
+    calls = []
+    real = onednn.matmul
+    monkeypatch.setattr(onednn, "matmul", lambda x, y: calls.append(x.shape) or real(x, y))
+    monkeypatch.setattr(onednn, "_cores_taken", False)
+    with on_path("onednn"):
+        np.testing.assert_array_equal(backend.gemm(a, b), a @ b)
+    assert not calls
+    monkeypatch.setattr(onednn, "_cores_taken", True)
+    with on_path("onednn"):
+        got = backend.gemm(a, b)
+        backend.gemm(a.astype(np.float64), b.astype(np.float64))
+    assert calls == [(10, 7)] and got.shape == (2, 5, 3)
+    assert _largest_relative(got, a.astype(np.float64) @ b) < 1e-6
+    with on_path("numba"):
+        backend.gemm(a, b)
+    assert calls == [(10, 7)]

@@ -120,3 +120,17 @@ def packed_products_serve(*arrays):
     these arrays: the onednn backend and float32 (the compiled loops serve them)."""
     return (backend() == "onednn" and compiled_loops_serve(*arrays)
             and next(a for a in arrays if a is not None).dtype == np.float32)
+
+
+def gemm(a, b):
+    """a @ b for the layers around the LSTM (dense, tied dense): by oneDNN's sgemm, on the
+    two threads that hold the cores, once the onednn path has computed in this process
+    (float32; NumPy's OpenBLAS then runs one thread), by NumPy otherwise. ``a`` may have
+    leading axes (..., K)."""
+    if packed_products_serve(a, b):
+        from . import onednn
+
+        if onednn.holds_the_cores():
+            rows = a.reshape(-1, a.shape[-1])
+            return onednn.matmul(rows, b).reshape(a.shape[:-1] + (b.shape[1],))
+    return a @ b

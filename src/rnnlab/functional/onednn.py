@@ -117,16 +117,23 @@ def _library_and_engine():
     return library, engine
 
 
+_cores_taken = False  # whether oneDNN has computed here (NumPy's OpenBLAS then has one thread)
+
+
 def _computing():
-    """-> ``_runtime()``, NumPy's OpenBLAS set to one thread the first time (oneDNN's
+    """-> ``_runtime()``; the first time, NumPy's OpenBLAS is set to one thread (oneDNN's
     threads take the cores from here on)."""
-    _numpy_blas_once()
+    global _cores_taken
+    if not _cores_taken:
+        numpy_blas_on_one_thread()
+        _cores_taken = True
     return _runtime()
 
 
-@functools.lru_cache(maxsize=None)
-def _numpy_blas_once():
-    return numpy_blas_on_one_thread()
+def holds_the_cores():
+    """Whether oneDNN has computed in this process, so that NumPy's OpenBLAS runs one
+    thread and the other layers' GEMMs are better run here too."""
+    return _cores_taken
 
 
 @functools.lru_cache(maxsize=None)

@@ -4,6 +4,7 @@
 
 Keras' initialisation: W Glorot-uniform, b zeros.
 """
+from ..functional.backend import gemm
 from ..functional.gate_activations import gate_activation
 from .base import Layer, check_positive_int, check_rank
 from .initializers import glorot_uniform, zeros
@@ -42,7 +43,7 @@ class Dense(Layer):
         if x.shape[-1] != W.shape[0]:
             raise ValueError(f"x: expected last axis D = {W.shape[0]}, got shape {x.shape}")
         self._x = x
-        y = x @ W
+        y = gemm(x, W)  # (..., M)
         if self.use_bias:
             y += self.params["b"]
         if self.activation is not None:  # keep y for the backward (and then only)
@@ -56,7 +57,7 @@ class Dense(Layer):
         da = dy if self.activation is None else dy * self._act.derivative(None, self._y)
         D, M = self.params["W"].shape
         x2, da2 = self._x.reshape(-1, D), da.reshape(-1, M)
-        self.grads["W"] += x2.T @ da2
+        self.grads["W"] += gemm(x2.T, da2)
         if self.use_bias:
             self.grads["b"] += da2.sum(axis=0)
-        return (da2 @ self.params["W"].T).reshape(self._x.shape)
+        return gemm(da2, self.params["W"].T).reshape(self._x.shape)

@@ -7,6 +7,7 @@ backward:  dE += dy^T x  (added into the Embedding's grads: E is one parameter, 
 once, receiving both its input and its output gradient);  db = sum dy;  dx = dy E.
 Only b is this layer's own parameter.
 """
+from ..functional.backend import gemm
 from .base import Layer, check_rank
 from .embedding import Embedding
 from .initializers import zeros
@@ -36,7 +37,7 @@ class TiedDense(Layer):
         check_rank("x", x, {2: "(N, D)", 3: "(N, T, D)"})
         self.ensure_built(x)
         self._x = x
-        y = x @ self.embedding.params["W"].T
+        y = gemm(x, self.embedding.params["W"].T)
         y += self.params["b"]
         return y
 
@@ -44,6 +45,6 @@ class TiedDense(Layer):
         E = self.embedding.params["W"]
         V, D = E.shape
         x2, dy2 = self._x.reshape(-1, D), dy.reshape(-1, V)
-        self.embedding.grads["W"] += dy2.T @ x2
+        self.embedding.grads["W"] += gemm(dy2.T, x2)
         self.grads["b"] += dy2.sum(axis=0)
-        return (dy2 @ E).reshape(self._x.shape)
+        return gemm(dy2, E).reshape(self._x.shape)
