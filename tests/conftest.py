@@ -70,21 +70,21 @@ def pytest_generate_tests(metafunc):
 @contextmanager
 def on_path(path):
     """The LSTM's loops on ``path`` ("onednn", "numba" or "numpy") inside; the default
-    afterwards. On "onednn" every float32 per-step product is a packed one, however small
-    (the tests' sizes are below the size from which the path packs by itself)."""
+    afterwards. On "onednn" every float32 product that can run on oneDNN does, however
+    small (the tests' sizes are below the size from which the path uses it by itself)."""
     from rnnlab.functional.backend import set_backend
 
     set_backend(path)
     if path == "onednn":
-        from rnnlab.functional import lstm_compiled
+        from rnnlab.functional import onednn
 
-        smallest, lstm_compiled.PACKED_PRODUCT_MIN_SIZE = lstm_compiled.PACKED_PRODUCT_MIN_SIZE, 0
+        smallest, onednn.SMALLEST_PRODUCT = onednn.SMALLEST_PRODUCT, 0
     try:
         yield path
     finally:
         set_backend(None)
         if path == "onednn":
-            lstm_compiled.PACKED_PRODUCT_MIN_SIZE = smallest
+            onednn.SMALLEST_PRODUCT = smallest
 
 
 @pytest.fixture

@@ -332,4 +332,6 @@ def test_the_dense_layers_gemm_moves_to_onednn_once_onednn_holds_the_cores(monke
     assert _largest_relative(got, a.astype(np.float64) @ b) < 1e-6
     with on_path("numba"):
         backend.gemm(a, b)
+    monkeypatch.setattr(backend, "_chosen", "onednn")  # products below SMALLEST_PRODUCT: NumPy
+    backend.gemm(a, b)
     assert calls == [(10, 7)]

@@ -125,12 +125,12 @@ def packed_products_serve(*arrays):
 def gemm(a, b):
     """a @ b for the layers around the LSTM (dense, tied dense): by oneDNN's sgemm, on the
     two threads that hold the cores, once the onednn path has computed in this process
-    (float32; NumPy's OpenBLAS then runs one thread), by NumPy otherwise. ``a`` may have
-    leading axes (..., K)."""
+    (float32, from ``onednn.SMALLEST_PRODUCT`` multiply-adds; NumPy's OpenBLAS then runs
+    one thread), by NumPy otherwise. ``a`` may have leading axes (..., K)."""
     if packed_products_serve(a, b):
         from . import onednn
 
-        if onednn.holds_the_cores():
+        if onednn.holds_the_cores() and a.size * b.shape[1] >= onednn.SMALLEST_PRODUCT:
             rows = a.reshape(-1, a.shape[-1])
             return onednn.matmul(rows, b).reshape(a.shape[:-1] + (b.shape[1],))
     return a @ b

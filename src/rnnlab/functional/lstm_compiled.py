@@ -244,17 +244,11 @@ def matmul(a, b):
     return onednn.matmul(a, b) if packed_products_serve(a, b) else a @ b
 
 
-# Below this many multiply-adds a step (N K J) NumPy's BLAS is faster than a packed
-# product's call through ctypes (measured here: (1, 256, 1024) 13.6 against 17.2 us;
-# (1, 512, 2048) 36 against 32; (4, 256, 1024) 48 against 18)
-PACKED_PRODUCT_MIN_SIZE = 1 << 20
-
-
 def step_product(W, N):
     """-> product(v (N, K), out (N, J)) -> out = v W, the per-step GEMM of a loop: W
     packed once by oneDNN where the onednn path serves it (float32) and the product is
     large enough to gain, NumPy's matmul otherwise."""
-    if (packed_products_serve(W) and N * W.size >= PACKED_PRODUCT_MIN_SIZE
+    if (packed_products_serve(W) and N * W.size >= onednn.SMALLEST_PRODUCT
             and onednn.element_strides(W) is not None):
         return onednn.PackedProduct(W, N)
     return lambda v, out: np.matmul(v, W, out=out)
