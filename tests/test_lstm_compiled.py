@@ -190,14 +190,18 @@ def test_a_numba_that_does_not_import_means_the_numpy_path(monkeypatch):
     assert backend._numba_installed()
 
 
-def test_prepare_fused_loops_compiles_the_kernels_for_a_dtype():
+@pytest.mark.parametrize("path", COMPILED_PATHS)
+def test_prepare_fused_loops_compiles_the_kernels_for_a_dtype(path):
     from rnnlab.functional.lstm import prepare_fused_loops
 
-    with on_path("numba"):
+    with on_path(path):
+        onednn.SMALLEST_PRODUCT = 1 << 20  # the size the path packs from by itself
         prepare_fused_loops(np.float32)
     compiled = {sig[0].dtype for sig in lstm_compiled._forward_step.signatures}
     assert np.dtype(np.float32) in {np.dtype(str(d)) for d in compiled}
     assert lstm_compiled._backward_step.signatures
+    if path == "onednn":  # the loops that run whole in compiled code too
+        assert lstm_compiled._forward_packed.signatures and lstm_compiled._backward_packed.signatures
 
 
 @needs_onednn

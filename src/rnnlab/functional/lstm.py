@@ -126,16 +126,23 @@ def fused_loops(*arrays):
     return lstm_fused
 
 
+# 1 unit: the loops stepping in Python; 512: one row's h Wh is 2^20 multiply-adds, enough
+# for the onednn path's loops that run whole in compiled code
+PREPARED_UNITS = (1, 512)
+
+
 def prepare_fused_loops(dtype):
-    """Have the plain LSTM's loops ready for ``dtype`` now: on the compiled path, one
-    forward and backward of one step of one unit compiles the kernels (seconds, once per
-    machine) or loads them from Numba's cache, so that a timed run does not count it."""
+    """Have the plain LSTM's loops ready for ``dtype`` now: on a compiled path, a forward
+    and backward of one step of one row for each of PREPARED_UNITS compiles the kernels
+    (seconds, once per machine) or loads them from Numba's cache, so that a timed run does
+    not count it."""
     dtype = np.dtype(dtype)
     if fused_loops(np.empty(0, dtype)) is not lstm_fused:
-        x = np.ones((1, 1, 1), dtype)  # N = T = D = H = 1
-        W, b = np.ones((1, 4), dtype), np.ones(4, dtype)
-        h, cache = lstm_forward(x, x[0], W, W, b)
-        lstm_backward(np.ones_like(h), cache)
+        for H in PREPARED_UNITS:
+            x, h0 = np.ones((1, 1, 1), dtype), np.zeros((1, H), dtype)
+            Wx, Wh, b = np.ones((1, 4 * H), dtype), np.zeros((H, 4 * H), dtype), np.ones(4 * H, dtype)
+            h, cache = lstm_forward(x, h0, Wx, Wh, b)
+            lstm_backward(np.ones_like(h), cache)
 
 
 def split_gates(a, gates=GATE_ORDER):
