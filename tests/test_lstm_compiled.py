@@ -300,7 +300,8 @@ def test_once_onednn_runs_numpy_blas_runs_one_thread():
 
 @needs_onednn
 def test_threads_running_the_onednn_path_at_once_get_what_one_thread_gets():
-    """Each thread runs oneDNN on a stream of its own (a stream is not thread-safe)."""
+    """oneDNN runs one call at a time (``onednn.lock``): its primitives share scratch
+    memory between threads (without the lock, rows of these results came out wrong)."""
     from concurrent.futures import ThreadPoolExecutor
 
     def run(seed):

@@ -262,7 +262,9 @@ def forward_loop(gates, b, c, tanh_c, h, Wh, recurrent_mask=None):
     mask = _no_rows(gates) if recurrent_mask is None else recurrent_mask
     hm = np.multiply(h[0], mask) if recurrent_mask is not None else mask  # h_{t-1} * m
     if isinstance(times_Wh, onednn.PackedProduct):  # the whole loop in compiled code
-        return _checked(_forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, times_Wh.call_table(ah)))
+        with onednn.lock:
+            return _checked(_forward_packed(gates, b, c, tanh_c, h, ah, mask, hm,
+                                            times_Wh.call_table(ah)))
     for t in range(T):
         times_Wh(h[t] if recurrent_mask is None else hm, ah)
         _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
@@ -278,10 +280,11 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
     times_WhT = step_product(Wh.T, dh.shape[0])  # BLAS and oneDNN read the transposed view
     if isinstance(times_WhT, onednn.PackedProduct):  # the whole loop in compiled code
         T, N, H = tanh_c.shape
-        _checked(_backward_packed(gates, c, tanh_c, dh_tm, dh, dc,
-                                  np.empty((T, 0, 0), dc.dtype) if dc_tm is None else dc_tm, da,
-                                  _no_rows(gates) if recurrent_mask is None else recurrent_mask,
-                                  times_WhT.call_table(dh)))
+        with onednn.lock:
+            _checked(_backward_packed(gates, c, tanh_c, dh_tm, dh, dc,
+                                      np.empty((T, 0, 0), dc.dtype) if dc_tm is None else dc_tm,
+                                      da, _no_rows(gates) if recurrent_mask is None else recurrent_mask,
+                                      times_WhT.call_table(dh)))
         return da, dh, dc
     for t in reversed(range(gates.shape[0])):
         _backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc,

@@ -95,17 +95,24 @@ def numpy_blas_on_one_thread():
     return False
 
 
-_thread = threading.local()  # each thread's stream (a oneDNN stream is not thread-safe)
+# One oneDNN call at a time in a process: the primitives of this build share scratch
+# memory between threads (two threads running LSTMs at once got wrong numbers), and
+# each call already uses every core. Held around every call into oneDNN, and around
+# the compiled loops that call it.
+lock = threading.RLock()
 
 
 def _runtime():
-    """-> (library, engine, this thread's stream), loaded once (a stream once per
-    thread); OSError or OneDNNError if it cannot."""
+    """-> (library, engine, stream), loaded once; OSError or OneDNNError if it cannot."""
     library, engine = _library_and_engine()
-    if getattr(_thread, "stream", None) is None:
-        _thread.stream = _created(library.dnnl_stream_create, engine, ctypes.c_uint(STREAM_IN_ORDER),
-                                  call="stream_create")
-    return library, engine, _thread.stream
+    return library, engine, _stream()
+
+
+@functools.lru_cache(maxsize=None)
+def _stream():
+    library, engine = _library_and_engine()
+    return _created(library.dnnl_stream_create, engine, ctypes.c_uint(STREAM_IN_ORDER),
+                    call="stream_create")
 
 
 @functools.lru_cache(maxsize=None)
@@ -206,9 +213,10 @@ def _memory(descriptor, array=None):
 
 def _execute(primitive, *args):
     library, _, stream = _runtime()
-    _ok(library.dnnl_primitive_execute(primitive, stream, len(args), (_Arg * len(args))(*args)),
-        "primitive_execute")
-    _ok(library.dnnl_stream_wait(stream), "stream_wait")
+    with lock:
+        _ok(library.dnnl_primitive_execute(primitive, stream, len(args), (_Arg * len(args))(*args)),
+            "primitive_execute")
+        _ok(library.dnnl_stream_wait(stream), "stream_wait")
 
 
 def _destroy(memories):
@@ -251,8 +259,9 @@ def matmul(a, b):
     (M, K), J = a.shape, b.shape[1]
     out = np.empty((M, J), np.float32)
     library, _, _ = _computing()
-    _ok(library.dnnl_sgemm(A[0], B[0], M, J, K, 1.0, a.ctypes.data, A[1], b.ctypes.data, B[1],
-                           0.0, out.ctypes.data, J), "sgemm")
+    with lock:
+        _ok(library.dnnl_sgemm(A[0], B[0], M, J, K, 1.0, a.ctypes.data, A[1], b.ctypes.data,
+                               B[1], 0.0, out.ctypes.data, J), "sgemm")
     return out
 
 
@@ -285,15 +294,17 @@ class PackedProduct:
             self._pointers[k] = array.ctypes.data
 
     def __call__(self, v, out):
-        self._bind(0, v)
-        self._bind(1, out)
-        _ok(self._run(self._primitive, self._stream, 3, self._args), "primitive_execute")
+        with lock:
+            self._bind(0, v)
+            self._bind(1, out)
+            _ok(self._run(self._primitive, self._stream, 3, self._args), "primitive_execute")
         return out
 
     def call_table(self, out):
         """``out`` bound for good -> int64 [address of dnnl_memory_set_data_handle, of
         dnnl_primitive_execute, primitive, stream, args, v's memory]: what compiled code
-        needs to run the product for a v of its own each step (``lstm_compiled.run_packed``)."""
+        needs to run the product for a v of its own each step (``lstm_compiled.run_packed``,
+        under ``lock``)."""
         self._bind(1, out)
         self._pointers[0] = None  # compiled code sets v's handle behind our back
         return np.array([_address(self._set_handle), _address(self._run), self._primitive.value,
