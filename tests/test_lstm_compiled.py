@@ -194,8 +194,9 @@ def test_a_numba_that_does_not_import_means_the_numpy_path(monkeypatch):
 def test_prepare_fused_loops_compiles_the_kernels_for_a_dtype(path):
     from rnnlab.functional.lstm import prepare_fused_loops
 
+    smallest = onednn.SMALLEST_PRODUCT  # the size the path packs from by itself
     with on_path(path):
-        onednn.SMALLEST_PRODUCT = 1 << 20  # the size the path packs from by itself
+        onednn.SMALLEST_PRODUCT = smallest  # on_path forces packing; prepare must not need it
         prepare_fused_loops(np.float32)
     compiled = {sig[0].dtype for sig in lstm_compiled._forward_step.signatures}
     assert np.dtype(np.float32) in {np.dtype(str(d)) for d in compiled}
@@ -300,8 +301,8 @@ def test_once_onednn_runs_numpy_blas_runs_one_thread():
 
 @needs_onednn
 def test_threads_running_the_onednn_path_at_once_get_what_one_thread_gets():
-    """oneDNN runs one call at a time (``onednn.lock``): its primitives share scratch
-    memory between threads (without the lock, rows of these results came out wrong)."""
+    """oneDNN runs one call at a time (``onednn.lock``): with a stream per thread and no
+    lock, rows of these results came out wrong once in a CI run."""
     from concurrent.futures import ThreadPoolExecutor
 
     def run(seed):

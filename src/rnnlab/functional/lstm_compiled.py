@@ -279,11 +279,11 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
     no_rows = _no_rows(gates)
     times_WhT = step_product(Wh.T, dh.shape[0])  # BLAS and oneDNN read the transposed view
     if isinstance(times_WhT, onednn.PackedProduct):  # the whole loop in compiled code
-        T, N, H = tanh_c.shape
+        no_dc = np.empty((gates.shape[0], 0, 0), dc.dtype)
         with onednn.lock:
             _checked(_backward_packed(gates, c, tanh_c, dh_tm, dh, dc,
-                                      np.empty((T, 0, 0), dc.dtype) if dc_tm is None else dc_tm,
-                                      da, _no_rows(gates) if recurrent_mask is None else recurrent_mask,
+                                      no_dc if dc_tm is None else dc_tm, da,
+                                      no_rows if recurrent_mask is None else recurrent_mask,
                                       times_WhT.call_table(dh)))
         return da, dh, dc
     for t in reversed(range(gates.shape[0])):
@@ -305,8 +305,8 @@ def stepper(Wx, Wh, b, N):
     times_Wx, times_Wh = step_product(Wx, N), step_product(Wh, N)
 
     def step(x, h, c):
-        times_Wx(np.ascontiguousarray(x, dtype=Wx.dtype), gates)
-        times_Wh(np.ascontiguousarray(h, dtype=Wx.dtype), ah)
+        times_Wx(x, gates)
+        times_Wh(h, ah)
         _forward_step(gates, b, ah, np.asarray(c, dtype=Wx.dtype), c_next, tanh_c, h_next,
                       no_rows, no_rows)
         return h_next.copy(), c_next.copy()

@@ -95,29 +95,16 @@ def numpy_blas_on_one_thread():
     return False
 
 
-# One oneDNN call at a time in a process: the primitives of this build share scratch
-# memory between threads (two threads running LSTMs at once got wrong numbers), and
-# each call already uses every core. Held around every call into oneDNN, and around
-# the compiled loops that call it.
+# One oneDNN call at a time in a process, held around every call into oneDNN and around
+# the compiled loops that call it: two threads running LSTMs at once, each on a stream
+# of its own, once gave wrong rows in a CI run (most likely the primitives' scratch memory,
+# which oneDNN shares between threads by default); each call already uses every core.
 lock = threading.RLock()
 
 
+@functools.lru_cache(maxsize=None)
 def _runtime():
     """-> (library, engine, stream), loaded once; OSError or OneDNNError if it cannot."""
-    library, engine = _library_and_engine()
-    return library, engine, _stream()
-
-
-@functools.lru_cache(maxsize=None)
-def _stream():
-    library, engine = _library_and_engine()
-    return _created(library.dnnl_stream_create, engine, ctypes.c_uint(STREAM_IN_ORDER),
-                    call="stream_create")
-
-
-@functools.lru_cache(maxsize=None)
-def _library_and_engine():
-    """-> (library, CPU engine), loaded once; OSError or OneDNNError if it cannot."""
     library = ctypes.CDLL(_library_path())
     library.dnnl_primitive_desc_query_md.restype = Handle
     library.dnnl_memory_desc_get_size.restype = ctypes.c_size_t
@@ -125,7 +112,9 @@ def _library_and_engine():
     library.dnnl_sgemm.argtypes = [ctypes.c_char, ctypes.c_char, size, size, size, ctypes.c_float,
                                    pointer, size, pointer, size, ctypes.c_float, pointer, size]
     engine = _created(library.dnnl_engine_create, ENGINE_CPU, ctypes.c_size_t(0), call="engine_create")
-    return library, engine
+    stream = _created(library.dnnl_stream_create, engine, ctypes.c_uint(STREAM_IN_ORDER),
+                      call="stream_create")
+    return library, engine, stream
 
 
 _cores_taken = False  # whether oneDNN has computed here (NumPy's OpenBLAS then has one thread)
@@ -266,9 +255,9 @@ def matmul(a, b):
 
 
 class PackedProduct:
-    """``product(v, out)`` -> out = v W for v (N, K) and out (N, J), both C-contiguous
-    float32; W (K, J) float32 (``element_strides`` not None) is packed when this is made
-    (later changes to W are not seen)."""
+    """``product(v, out)`` -> out = v W for v (N, K) (made C-contiguous float32 here) and
+    out (N, J), C-contiguous float32; W (K, J) float32 (``element_strides`` not None) is
+    packed when this is made (later changes to W are not seen)."""
 
     def __init__(self, W, N):
         library, _, stream = _computing()
@@ -288,12 +277,13 @@ class PackedProduct:
                                                      library.dnnl_primitive_execute, stream)
 
     def _bind(self, k, array):
-        if array.ctypes.data != self._pointers[k]:
-            _ok(self._set_handle((self._v, self._out)[k], Handle(array.ctypes.data)),
-                "memory_set_data_handle")
-            self._pointers[k] = array.ctypes.data
+        pointer = array.ctypes.data
+        if pointer != self._pointers[k]:
+            _ok(self._set_handle((self._v, self._out)[k], Handle(pointer)), "memory_set_data_handle")
+            self._pointers[k] = pointer
 
     def __call__(self, v, out):
+        v = np.ascontiguousarray(v, np.float32)
         with lock:
             self._bind(0, v)
             self._bind(1, out)
