@@ -133,6 +133,15 @@ def test_a_second_trainer_on_the_same_directory_is_refused(tmp_path, corpus):
     assert log == sorted(set(log))
 
 
+def test_resume_of_a_held_directory_without_a_checkpoint_yet_names_the_holder(tmp_path):
+    # a run that has just started holds its directory before its first checkpoint
+    from rnnlab.files.lock import lock_run_directory
+    with lock_run_directory(tmp_path / "run"):
+        resumed = rnnlab_cmd("train", "--resume", tmp_path / "run")
+    assert_one_line_error(resumed, f"--resume {tmp_path / 'run'}: in use by another rnnlab process "
+                                   f"(pid {os.getpid()})")
+
+
 def test_a_lock_is_held_for_the_whole_with_block_and_released_after_it(tmp_path):
     from rnnlab.files.lock import lock_run_directory
     probe = [sys.executable, "-c", "import sys; from rnnlab.files.lock import lock_run_directory; "

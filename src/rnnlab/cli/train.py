@@ -388,6 +388,8 @@ def _resume(args):
         if value is not None:
             raise CLIError(f"{option}: a resumed run keeps the settings and the directory it "
                            f"started with; start a new run to change them")
+    # the directory named first: a run that holds it may not have saved a checkpoint yet
+    _on_rank_0(args.ranks, lambda: _check_not_held(Path(args.resume), "--resume"))
     run_dir = _run_directory(args.resume)
     _on_rank_0(args.ranks, lambda: _check_not_held(run_dir, "--resume"))
     checkpoint = _read_run_checkpoint(args.resume)
