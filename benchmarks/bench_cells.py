@@ -15,7 +15,8 @@ ratio shown is the median run's, beside the lowest run's.
 Columns: tokens/s (N*T per second), the ratio rnnlab / PyTorch, and the fraction of
 the machine's GEMM roofline, tokens/s / (sgemm FLOP/s / FLOPs per token) with FLOPs
 per token = 6 (D + H) G, G = 4H (LSTM), 3H (GRU), H (RNN): forward 2 (D + H) G,
-backward twice that. Inference: one forward, against PyTorch under
+backward twice that. Inference: one forward without a cache for a backward pass
+(``lstm_inference``; the GRU's and RNN's forward), against PyTorch under
 torch.inference_mode(). Cache: the bytes per token a forward keeps for its backward,
 against the minimum, the gate activations and the states (LSTM 4H + 2H floats, GRU
 3H + H, RNN H). --variants times each LSTM option (and the Clockwork RNN) against
@@ -44,6 +45,7 @@ from rnnlab.functional import (
     gru_forward,
     lstm_backward,
     lstm_forward,
+    lstm_inference,
     rnn_backward,
     rnn_forward,
 )
@@ -59,7 +61,7 @@ MINIMUM_CACHE = {"lstm": lambda H: 4 * H + 2 * H, "gru": lambda H: 3 * H + H, "r
 
 def rnnlab_closures(cell, N, T, D, H, rng, **options):
     """-> (train, infer, cache): closures running one forward + backward, and one
-    forward alone, of ``cell`` ("lstm", "gru", "rnn", "clockwork") with ``options``
+    inference forward, of ``cell`` ("lstm", "gru", "rnn", "clockwork") with ``options``
     passed to the LSTM forward; and one forward's cache (to measure its bytes)."""
     G = (3 if options.get("cifg") else GATES.get(cell, 1)) * H
     rand = lambda *shape, scale=1.0: (rng.standard_normal(shape) * scale).astype(np.float32)  # noqa: E731
@@ -79,7 +81,8 @@ def rnnlab_closures(cell, N, T, D, H, rng, **options):
         _, cache = forward()
         backward(dh, cache)
 
-    return train, forward, forward()[1]
+    infer = (lambda: lstm_inference(x, h0, Wx, Wh, b, **options)) if cell == "lstm" else forward
+    return train, infer, forward()[1]
 
 
 def cache_bytes_per_token(cache, N, T):

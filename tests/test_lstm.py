@@ -7,6 +7,7 @@ from conftest import SIZES, assert_gradients
 from rnnlab.functional import (
     lstm_backward,
     lstm_forward,
+    lstm_inference,
     lstm_step_backward,
     lstm_step_forward,
     split_gates,
@@ -157,3 +158,29 @@ def test_fused_loops_equal_the_general_steps(rng, monkeypatch, dtype, chunk_elem
     for name, a, b in zip(("dx", "dh0", "dWx", "dWh", "db"), got, want):
         assert rel_error(a, b) < tol, name
     assert rel_error(got.dc0, want.dc0) < tol
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stretch,N,T,H", [(1, 3, 7, 5), (40, 3, 7, 5), (1 << 20, 3, 7, 5),
+                                           (3 * 4 * 256, 3, 7, 256), (1, 2, 0, 4), (1, 0, 5, 4)])
+def test_inference_equals_the_forward(rng, monkeypatch, dtype, stretch, N, T, H):
+    """lstm_inference gives lstm_forward's outputs and final state, a stretch of 1 step,
+    2 (with a remainder), 3 (with H = 256) and all steps at a time; without c0 too."""
+    from rnnlab.functional import lstm
+
+    monkeypatch.setattr(lstm, "INFERENCE_STRETCH", stretch)
+    p = make_lstm(rng, N, T, 4, H, dtype)
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    for c0 in (p.pop("c0"), None):
+        want, cache = lstm_forward(**p, c0=c0)
+        got, (h_T, c_T) = lstm_inference(**p, c0=c0)
+        assert got.dtype == h_T.dtype == c_T.dtype == dtype and got.shape == want.shape
+        assert rel_error(got, want) < tol
+        assert rel_error(h_T, cache.final_h) < tol and rel_error(c_T, cache.final_c) < tol
+        assert h_T.base is None and c_T.base is None  # the caller's, not a stretch's buffer
+
+
+def test_inference_refuses_what_the_forward_refuses(rng):
+    p = make_lstm(rng, 2, 3, 4, 5)
+    with pytest.raises(ValueError, match="Wh"):
+        lstm_inference(**{**p, "Wh": p["Wh"][:, 1:]})

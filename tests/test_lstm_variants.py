@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from conftest import assert_gradients
 
-from rnnlab.functional import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from rnnlab.functional import (
+    lstm_backward,
+    lstm_forward,
+    lstm_inference,
+    lstm_step_backward,
+    lstm_step_forward,
+)
 from rnnlab.functional.lstm import DEPTH_GATE_KEYS
 from rnnlab.testing import rel_error
 
@@ -95,6 +101,20 @@ def test_variant_matches_finite_differences(rng, variant, N, T, D, H):
         return h, cache.final_h, cache.final_c, cache.cell_states
 
     assert_gradients(f, arrays, analytic, (dh, dh_final, dc_final, dc))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_inference_equals_the_forward(rng, monkeypatch, variant):
+    """lstm_inference runs the general steps a stretch at a time (here 2 steps, the last
+    stretch 1): the forward's outputs and final state, the lower cells read in step."""
+    from rnnlab.functional import lstm
+
+    monkeypatch.setattr(lstm, "INFERENCE_STRETCH", 2 * 3 * 4 * 5)
+    _, kwargs = make_variant(rng, 3, 5, 4, 5, **VARIANTS[variant])
+    want, cache = lstm_forward(**kwargs())
+    got, (h_T, c_T) = lstm_inference(**kwargs())
+    assert rel_error(got, want) < 1e-13
+    assert rel_error(h_T, cache.final_h) < 1e-13 and rel_error(c_T, cache.final_c) < 1e-13
 
 
 @pytest.mark.parametrize("variant", ["everything", "everything_cifg", "activations_everything"])

@@ -481,6 +481,65 @@ def _forward(opts, w, x, h0, c0, lower_c, recurrent_mask=None):
     return batch_first(cache.h[1:]), cache
 
 
+# gate values an inference stretch holds (4 MiB in float32): its buffers stay in cache and
+# are reused from stretch to stretch, however long the sequence
+INFERENCE_STRETCH = 1 << 20
+
+
+def lstm_inference(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=None,
+                   cell_clip=None, gate_clip=None, layer_norm=None, depth_gate=None,
+                   lower_c=None, activations=None):
+    """``lstm_forward`` for inference: the same outputs, nothing kept for a backward pass.
+
+    Same arguments (no recurrent mask: dropout is for training) -> h (N, T, P) every
+    step's output, (h_T (N, P), c_T (N, H)). The sequence runs a stretch of steps at a
+    time (about INFERENCE_STRETCH gate values), each stretch starting from the state the
+    last one ended in, on buffers reused from stretch to stretch: memory is the output's
+    and a stretch's, whatever T (``lstm_forward`` keeps every step's gates and states).
+    """
+    opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
+                                   layer_norm, depth_gate, lower_c, activations)
+    _check(opts, x, h0, c0, w, "NTD", ("h0", "c0"), lower_c)
+    xp = array_module(x, h0, Wx, b)
+    (N, T, _), (H, P) = x.shape, (Wx.shape[1] // len(opts.gates), h0.shape[1])
+    steps = max(1, INFERENCE_STRETCH // max(1, N * Wx.shape[1]))
+    stretch = _plain_stretch(w, N, min(steps, T), xp) if opts == PLAIN else \
+        lambda x, h, c, lower_c: _final_states(_forward(opts, w, x, h, c, lower_c)[1])
+    y = xp.empty((N, T, P), dtype=x.dtype)
+    h, c = h0, xp.zeros((N, H), dtype=x.dtype) if c0 is None else c0
+    for start in range(0, T, steps):
+        part = slice(start, start + steps)
+        h_tm, h, c = stretch(x[:, part], h, c, None if lower_c is None else lower_c[:, part])
+        y[:, part] = h_tm.swapaxes(0, 1)
+    return y, (xp.array(h), xp.array(c))
+
+
+def _final_states(cache):
+    """-> (h_1 .. h_T time-major, h_T, c_T) of a forward's cache."""
+    return cache.h[1:], cache.final_h, cache.final_c
+
+
+def _plain_stretch(w, N, steps, xp):
+    """-> stretch(x (N, T', D), h, c, lower_c=None) -> (h_1 .. h_T' time-major, h_T', c_T'),
+    views of buffers for ``steps`` >= T' steps that the next call overwrites: the plain
+    cell's fused loop with its per-step product prepared once for every stretch."""
+    Wx, Wh, b = w["Wx"], w["Wh"], w["b"]
+    loops = fused_loops(Wx, Wh, b)
+    run = loops.forward_steps(Wh, N)
+    H = Wh.shape[0]
+    c, h = (xp.empty((steps + 1, N, H), dtype=Wx.dtype) for _ in range(2))
+    tanh_c = xp.empty((steps, N, H), dtype=Wx.dtype)
+
+    def stretch(x, h_prev, c_prev, lower_c=None):
+        T = x.shape[1]
+        _, gates = input_projection(x, Wx, matmul=loops.matmul)  # x_t Wx; the loop adds b
+        h[0], c[0] = h_prev, c_prev
+        run(gates, b, c[: T + 1], tanh_c[:T], h[: T + 1])
+        return h[1 : T + 1], h[T], c[T]
+
+    return stretch
+
+
 def _normalize_input(cache, gates):
     """gates holds x_t Wx for every t; make it LN(x_t Wx; gamma_x) + b, for all t at once."""
     cache.xhat_x, cache.rstd_x = normalize(gates)

@@ -256,18 +256,29 @@ def step_product(W, N):
 
 def forward_loop(gates, b, c, tanh_c, h, Wh, recurrent_mask=None):
     """``lstm_fused.forward_loop``, compiled: same arguments, same buffers filled."""
-    T, N, G = gates.shape
-    ah = np.empty((N, G), dtype=gates.dtype)  # h_{t-1} Wh
+    forward_steps(Wh, gates.shape[1], recurrent_mask)(gates, b, c, tanh_c, h)
+
+
+def forward_steps(Wh, N, recurrent_mask=None):
+    """``lstm_fused.forward_steps``, compiled: -> run(gates, b, c, tanh_c, h)."""
+    ah = np.empty((N, Wh.shape[1]), dtype=Wh.dtype)  # h_{t-1} Wh
     times_Wh = step_product(Wh, N)
-    mask = _no_rows(gates) if recurrent_mask is None else recurrent_mask
-    hm = np.multiply(h[0], mask) if recurrent_mask is not None else mask  # h_{t-1} * m
-    if isinstance(times_Wh, onednn.PackedProduct):  # the whole loop in compiled code
-        with onednn.lock:
-            return _checked(_forward_packed(gates, b, c, tanh_c, h, ah, mask, hm,
-                                            times_Wh.call_table(ah)))
-    for t in range(T):
-        times_Wh(h[t] if recurrent_mask is None else hm, ah)
-        _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
+    mask = _no_rows(ah) if recurrent_mask is None else recurrent_mask
+    hm = np.empty((N, Wh.shape[0]), Wh.dtype) if recurrent_mask is not None else mask  # h_{t-1} * m
+    packed = isinstance(times_Wh, onednn.PackedProduct)  # then the whole loop in compiled code
+    call = times_Wh.call_table(ah) if packed else None
+
+    def run(gates, b, c, tanh_c, h):
+        if recurrent_mask is not None:
+            np.multiply(h[0], mask, out=hm)
+        if packed:
+            with onednn.lock:
+                return _checked(_forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call))
+        for t in range(gates.shape[0]):
+            times_Wh(h[t] if recurrent_mask is None else hm, ah)
+            _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
+
+    return run
 
 
 def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,

@@ -45,29 +45,38 @@ def forward_loop(gates, b, c, tanh_c, h, Wh, recurrent_mask=None):
     """gates (T, N, 4H) holds x_t Wx; b (4H,); c (T+1, N, H) and h (T+1, N, H) hold c_0
     and h_0 in row 0; Wh (H, 4H). Fills gates with the gate values, c, tanh_c (T, N, H)
     and h, in place."""
-    xp = array_module(gates)
-    T, N, G = gates.shape
-    H = G // 4
-    gates += b
-    gates[..., : 3 * H] *= 0.5
+    forward_steps(Wh, gates.shape[1], recurrent_mask)(gates, b, c, tanh_c, h)
+
+
+def forward_steps(Wh, N, recurrent_mask=None):
+    """-> run(gates, b, c, tanh_c, h): ``forward_loop`` on these buffers, with h_{t-1} Wh
+    prepared here once for N rows (``lstm_inference`` runs a sequence a stretch at a time)."""
+    xp = array_module(Wh)
+    H = Wh.shape[1] // 4
     times_Wh = recurrent_product(halve_sigmoid_columns(Wh, H), N)  # h_{t-1} Wh, (N, 4H)
-    ig = xp.empty_like(c[0])  # (N, H) i * g
-    hm = None if recurrent_mask is None else xp.empty_like(h[0])  # h_{t-1} * m
-    for t in range(T):
-        a, h_prev = gates[t], h[t]
-        if hm is not None:
-            h_prev = xp.multiply(h_prev, recurrent_mask, out=hm)
-        a += times_Wh(h_prev)
-        xp.tanh(a, out=a)
-        s = a[:, : 3 * H]  # tanh(a/2) -> sigmoid(a) for i, f, o
-        s *= 0.5
-        s += 0.5
-        i, f, o, g = _blocks(a)
-        xp.multiply(f, c[t], out=c[t + 1])  # c_t = f c_{t-1} + i g
-        xp.multiply(i, g, out=ig)
-        c[t + 1] += ig
-        xp.tanh(c[t + 1], out=tanh_c[t])
-        xp.multiply(o, tanh_c[t], out=h[t + 1])
+    ig = xp.empty((N, H), dtype=Wh.dtype)  # i * g
+    hm = None if recurrent_mask is None else xp.empty((N, Wh.shape[0]), dtype=Wh.dtype)
+
+    def run(gates, b, c, tanh_c, h):
+        gates += b
+        gates[..., : 3 * H] *= 0.5
+        for t in range(gates.shape[0]):
+            a, h_prev = gates[t], h[t]
+            if hm is not None:  # h_{t-1} * m
+                h_prev = xp.multiply(h_prev, recurrent_mask, out=hm)
+            a += times_Wh(h_prev)
+            xp.tanh(a, out=a)
+            s = a[:, : 3 * H]  # tanh(a/2) -> sigmoid(a) for i, f, o
+            s *= 0.5
+            s += 0.5
+            i, f, o, g = _blocks(a)
+            xp.multiply(f, c[t], out=c[t + 1])  # c_t = f c_{t-1} + i g
+            xp.multiply(i, g, out=ig)
+            c[t + 1] += ig
+            xp.tanh(c[t + 1], out=tanh_c[t])
+            xp.multiply(o, tanh_c[t], out=h[t + 1])
+
+    return run
 
 
 def _chain_factors(gates, c, tanh_c, A, k):
