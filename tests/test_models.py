@@ -17,7 +17,7 @@ from rnnlab.models import (
     Sequential,
     next_token_probabilities,
 )
-from rnnlab.testing import model_gradient_errors
+from rnnlab.testing import model_gradient_errors, rel_error
 
 
 def randomize(model, rng, scale=0.4):
@@ -213,3 +213,38 @@ def test_the_lean_stepper_equals_the_sequence_forward(rng, cell, options):
         for t in range(1, 5):
             step_scores, states = step(ids[:, t], states)
             np.testing.assert_allclose(step_scores, scores[:, t], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_inference_without_caches_gives_the_same_numbers(rng, monkeypatch, go_backwards):
+    """caches=False: the LSTM layers run lstm_inference (a stretch of 2 steps here); the
+    scores, final states and loss are those of the cached forward. A mask (padding) keeps
+    the cached path; a backward after a forward without a cache is refused."""
+    from rnnlab.functional import lstm
+
+    monkeypatch.setattr(lstm, "INFERENCE_STRETCH", 2 * 3 * 4 * 8)
+    model = Sequential([Embedding(11, 5), LSTM(8, return_sequences=True, go_backwards=go_backwards),
+                        LSTM(8, return_sequences=True, layer_norm=True), TimeDistributed(Dense(11))],
+                       seed=0)
+    randomize(model, rng)
+    x = rng.integers(0, 11, (3, 7))
+    with model.inference():
+        want = model.forward(x)
+        want_finals = [layer.final_states for layer in model.layers[1:3]]
+    calls = []
+    monkeypatch.setattr(lstm, "_final_states", lambda cache: calls.append(1) or (
+        cache.h[1:], cache.final_h, cache.final_c))
+    with model.inference(caches=False):
+        got = model.forward(x)
+        got_finals = [layer.final_states for layer in model.layers[1:3]]
+        assert [layer.last_cache for layer in model.layers[1:3]] == [None, None]
+        with pytest.raises(RuntimeError, match="backward after a forward that kept no cache"):
+            model.backward(np.ones_like(got))
+        masked = model.forward(x, mask=np.arange(7) < np.array([[7], [4], [2]]))
+    assert calls  # the layer-norm LSTM ran the general steps in stretches
+    assert rel_error(got, want) < 1e-6  # float32; the stretches' GEMMs may round apart
+    for got_states, want_states in zip(got_finals, want_finals):
+        assert all(rel_error(a, b) < 1e-6 for a, b in zip(got_states, want_states))
+    assert all(layer.caching for layer in model.layers[1:3])  # restored
+    assert model.layers[1].last_cache is not None  # the masked forward kept its cache
+    assert masked.shape == got.shape

@@ -24,6 +24,7 @@ from ..functional.lstm import (
     lstm_backward,
     lstm_bias,
     lstm_forward,
+    lstm_inference,
     lstm_stepper,
 )
 from ..functional.gate_activations import gate_activation
@@ -122,6 +123,11 @@ class LSTM(Recurrent):
         y, cache = lstm_forward(x, states[0], p["Wx"], p["Wh"], self.total_bias(), states[1],
                                 recurrent_mask=recurrent_mask, **self.cell_options())
         return y, (cache.h, cache.c), cache
+
+    def _infer(self, x, states):
+        p = self.params
+        return lstm_inference(x, states[0], p["Wx"], p["Wh"], self.total_bias(), states[1],
+                              **self.cell_options())
 
     def _run_backward(self, dsteps, cache):
         grads = lstm_backward(dsteps[0], cache, dc=dsteps[1])

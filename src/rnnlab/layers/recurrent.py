@@ -60,6 +60,7 @@ class Recurrent(Layer):
                              f"{type(self).__name__}")
         self.states = None  # carried states of a stateful layer
         self.final_states = None  # the final states of the last forward
+        self.caching = True  # False: inference, forward keeps no cache where the cell can
         self.dinitial_state = None
 
     # -- the cell's part -------------------------------------------------------------
@@ -76,6 +77,11 @@ class Recurrent(Layer):
         """Aligned x (N, T, D) and initial states -> (y (N, T, P), histories, cache);
         histories: one (T+1, N, S) time-major array per state (s_0 .. s_T)."""
         raise NotImplementedError
+
+    def _infer(self, x, states):
+        """Aligned x (N, T, D) and initial states -> (y (N, T, P), final states), keeping
+        nothing for a backward pass; None for a cell without such a path (then ``_run``)."""
+        return None
 
     def _run_backward(self, dsteps, cache):
         """dsteps: per state, the gradient on it at every step, (N, T, S) or None
@@ -167,8 +173,14 @@ class Recurrent(Layer):
             x = x * input_keep
         if self.training and self.recurrent_dropout:
             recurrent_mask = self._recurrent_mask(N)
-        y, histories, cache = self._run(align.inputs(x), states, recurrent_mask)
-        finals = tuple(history[align.lengths, np.arange(N)] for history in histories)
+        inferred = None  # without a cache; every row's final state its last step's
+        if not self.caching and recurrent_mask is None and (align.lengths == T).all():
+            inferred = self._infer(align.inputs(x), states)
+        if inferred is None:
+            y, histories, cache = self._run(align.inputs(x), states, recurrent_mask)
+            finals = tuple(history[align.lengths, np.arange(N)] for history in histories)
+        else:
+            (y, finals), cache = inferred, None
         self.final_states = finals
         if self.stateful:
             self.states = tuple(s.copy() for s in finals)
@@ -197,6 +209,9 @@ class Recurrent(Layer):
 
     def backward(self, dout):
         align, cache, input_keep, y_shape = self._saved
+        if cache is None:
+            raise RuntimeError(f"{self.name}: backward after a forward that kept no cache "
+                               f"(inference with caches=False)")
         N, T, P = y_shape
         dfinals = list(dout[1:]) if self.return_state else [None] * len(self.state_names)
         dout = dout[0] if self.return_state else dout

@@ -22,7 +22,7 @@ class Model:
     def evaluate(self, *batch, **options):
         """The loss without touching the gradients, in inference mode. A stateful model
         carries its state across calls, as ``loss`` does (``reset_states()`` first)."""
-        with self.inference(keep_states=True):
+        with self.inference(keep_states=True, caches=False):
             return self._loss(*batch, **options)[0]
 
     def _recurrent_layers(self):
@@ -63,19 +63,26 @@ class Model:
         return self.train(False)
 
     @contextmanager
-    def inference(self, keep_states=False):
+    def inference(self, keep_states=False, caches=True):
         """Inference mode for a while (sampling, decoding): dropout off; afterwards every
         layer's mode is restored, and so are the carried states of stateful layers unless
-        ``keep_states`` (then they carry on from where inference left them)."""
+        ``keep_states`` (then they carry on from where inference left them). Without
+        ``caches`` the recurrent layers keep nothing for a backward pass where they can
+        (``Recurrent.caching``): no ``backward`` and no ``last_cache`` inside."""
         inner = [layer for top in self.layers for layer in top.walk()]
-        modes = [layer.training for layer in inner]
+        modes = [(layer.training, getattr(layer, "caching", None)) for layer in inner]
         carried = self.carried_states()
         self.eval()
+        for layer in inner:
+            if isinstance(layer, Recurrent):
+                layer.caching = caches
         try:
             yield self
         finally:
-            for layer, mode in zip(inner, modes):
+            for layer, (mode, caching) in zip(inner, modes):
                 layer.training = mode
+                if caching is not None:
+                    layer.caching = caching
             if not keep_states:
                 self.set_carried_states(carried)
 

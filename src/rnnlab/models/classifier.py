@@ -49,5 +49,5 @@ class SequenceClassifier(Model):
 
     def predict(self, x, mask=None, lengths=None):
         """The most probable class of each sequence, (N,)."""
-        with self.inference():
+        with self.inference(caches=False):
             return self.forward(x, mask, lengths).argmax(axis=1)

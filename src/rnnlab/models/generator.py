@@ -44,5 +44,5 @@ class SequenceGenerator(Model):
         return loss, lambda: self.backward(dy)
 
     def predict(self, x):
-        with self.inference():
+        with self.inference(caches=False):
             return self.forward(x)

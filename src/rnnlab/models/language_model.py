@@ -84,7 +84,7 @@ class LanguageModel(Model):
         prime = np.asarray(list(prime), dtype=np.int64)
         if length <= 0:
             return
-        with self.inference():
+        with self.inference(caches=False):
             self.reset_states()  # sampling starts from zero states
             if prime.size == 0:
                 allowed = np.setdiff1d(np.arange(self.vocab_size), np.asarray(exclude, np.int64))

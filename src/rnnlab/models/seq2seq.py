@@ -106,7 +106,7 @@ class Seq2Seq(Model):
     def greedy(self, source, max_length=20):
         """The most probable next token at each step -> one id list per source (without
         start and end)."""
-        with self.inference():
+        with self.inference(caches=False):
             states = self.encode(np.asarray(source))
             N = states[0].shape[0]
             tokens = np.full(N, self.start_id)
@@ -126,7 +126,7 @@ class Seq2Seq(Model):
     def beam_search(self, source, beam_width=4, max_length=20, length_penalty=0.6):
         """Beam search per source -> one id list per source (without start and end); see
         ``beam_search.beam_search`` for the scoring."""
-        with self.inference():
+        with self.inference(caches=False):
             states = self.encode(np.asarray(source))
             return [beam_search(self.decode_step, [s[n:n + 1] for s in states], self.start_id,
                                 self.end_id, beam_width, max_length, length_penalty)

@@ -35,7 +35,7 @@ def evaluate_tokens(model, ids, rows=32, seq_length=100):
     L = count // R
     x, y = ids[: R * L].reshape(R, L), ids[1 : R * L + 1].reshape(R, L)  # (R, L)
     total, states = 0.0, None
-    with model.inference():
+    with model.inference(caches=False):
         for k, start in enumerate(range(0, L, seq_length)):
             loss, states = _chunk_loss(model, x[:, start : start + seq_length],
                                        y[:, start : start + seq_length], states)
