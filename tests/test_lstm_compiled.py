@@ -299,42 +299,6 @@ def test_once_onednn_runs_numpy_blas_runs_one_thread():
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
 
 
-# A process that runs the onednn path, frees a 24 MiB array and prints its resident size
-# before and after (pages): glibc keeps the memory when the path has set it to
-KEPT_MEMORY_PROBE = """
-import numpy as np
-from rnnlab.functional import onednn
-onednn.matmul(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))
-rss = lambda: int(open("/proc/self/statm").read().split()[1])
-a = np.ones(6 << 20, np.float32)
-before = rss()
-del a
-print(before, rss())
-"""
-
-
-@needs_onednn
-@pytest.mark.parametrize("user_setting", [{}, {"MALLOC_TRIM_THRESHOLD_": "131072"},
-                                          {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"}],
-                         ids=["defaults", "MALLOC_", "tunables"])
-def test_the_onednn_path_keeps_freed_memory_unless_the_user_tunes_malloc(user_setting):
-    """Once oneDNN computes, glibc keeps a freed 24 MiB array for the next call (the heap,
-    not a mapping of its own that is unmapped at once); a user's own malloc settings win."""
-    import os
-    import subprocess
-    import sys
-
-    from rnnlab.functional import allocator
-
-    assert allocator.tuned_by_user(user_setting) == bool(user_setting)
-    env = {k: v for k, v in os.environ.items() if k not in allocator.USER_SETTINGS + ("GLIBC_TUNABLES",)}
-    result = subprocess.run([sys.executable, "-c", KEPT_MEMORY_PROBE], env={**env, **user_setting},
-                            capture_output=True, text=True, timeout=120)
-    before, after = map(int, result.stdout.split())
-    freed_pages = before - after
-    assert freed_pages < 1000 if not user_setting else freed_pages > 5000, (before, after)
-
-
 @needs_onednn
 def test_threads_running_the_onednn_path_at_once_get_what_one_thread_gets():
     """oneDNN runs one call at a time (``onednn.lock``): with a stream per thread and no

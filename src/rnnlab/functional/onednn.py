@@ -37,8 +37,6 @@ import weakref
 
 import numpy as np
 
-from .allocator import keep_freed_memory
-
 DISTRIBUTION = "onednn-cpu-gomp"
 # Below this many multiply-adds (M K J) NumPy's BLAS is faster than oneDNN called through
 # ctypes (measured here: (1, 256, 1024) 13.6 against 17.2 us; (1, 512, 2048) 36 against
@@ -124,12 +122,10 @@ _cores_taken = False  # whether oneDNN has computed here (NumPy's OpenBLAS then 
 
 def _computing():
     """-> ``_runtime()``; the first time, NumPy's OpenBLAS is set to one thread (oneDNN's
-    threads take the cores from here on) and glibc keeps freed memory for the next call
-    (``allocator.py``)."""
+    threads take the cores from here on)."""
     global _cores_taken
     if not _cores_taken:
         numpy_blas_on_one_thread()
-        keep_freed_memory()
         _cores_taken = True
     return _runtime()
 
