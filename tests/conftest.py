@@ -48,10 +48,10 @@ def assert_single_state_gradients(rng, forward, backward, arrays, **options):
 TOLERANCES = {"finite_differences": FD_TOLERANCE, "torch_float64": 1e-10, "onnx_float32": 1e-5}
 
 
-# The LSTM's time loops have three paths (rnnlab.functional.backend): every test of these
-# modules runs on each that is installed (the compiled ones need Numba, "onednn" also
-# oneDNN's wheel).
-BOTH_PATHS_MODULES = {"test_lstm", "test_recurrent_mask", "test_torch_crosscheck",
+# The LSTM's time loops (and the GRU's forward loop) have three paths
+# (rnnlab.functional.backend): every test of these modules runs on each that is installed
+# (the compiled ones need Numba, "onednn" also oneDNN's wheel).
+BOTH_PATHS_MODULES = {"test_lstm", "test_gru", "test_recurrent_mask", "test_torch_crosscheck",
                       "test_onnx_crosscheck", "test_layers_torch", "test_models"}
 
 
@@ -63,8 +63,8 @@ def _paths():
 
 def pytest_generate_tests(metafunc):
     if metafunc.module.__name__.rpartition(".")[2] in BOTH_PATHS_MODULES:
-        metafunc.fixturenames.append("lstm_path")
-        metafunc.parametrize("lstm_path", _paths(), indirect=True)
+        metafunc.fixturenames.append("loop_path")
+        metafunc.parametrize("loop_path", _paths(), indirect=True)
 
 
 @contextmanager
@@ -88,7 +88,7 @@ def on_path(path):
 
 
 @pytest.fixture
-def lstm_path(request):
-    """Run the test with the LSTM's loops on request.param ("onednn", "numba" or "numpy")."""
+def loop_path(request):
+    """Run the test with the recurrent loops on request.param ("onednn", "numba" or "numpy")."""
     with on_path(request.param):
         yield request.param

@@ -91,3 +91,49 @@ def test_gru_options_match_finite_differences(rng, reset_after, options):
     cache = assert_single_state_gradients(rng, gru_forward, gru_backward, p, **kw)
     if "gate_clip" in kw:
         assert not cache.gate_inside.all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("N,T,D,H,mask", [(3, 7, 4, 5, False), (3, 7, 4, 5, True), (1, 1, 2, 1, False),
+                                          (32, 20, 16, 128, True)])
+def test_the_compiled_forward_equals_the_numpy_steps(rng, monkeypatch, dtype, N, T, D, H, mask):
+    """The compiled GRU forward (reset_after, sigmoid and tanh, no clip) fills the cache's
+    buffers as the NumPy steps do: float64 to 1e-12, float32 to 1e-6 (its rational tanh);
+    the backward, which reads them, then agrees too."""
+    pytest.importorskip("numba")
+    from rnnlab.functional import gru_compiled
+    from rnnlab.functional.backend import set_backend
+
+    calls, loop = [], gru_compiled.forward_loop
+    monkeypatch.setattr(gru_compiled, "forward_loop", lambda *a: calls.append(1) or loop(*a))
+
+    p = make_gru(rng, N, T, D, H, True, dtype)
+    m = (rng.random((N, H)) > 0.3).astype(dtype) / dtype(0.7) if mask else None
+    dh = rng.standard_normal((N, T, H)).astype(dtype)
+    runs = {}
+    for path in ("numba", "numpy"):
+        before = set_backend(path)
+        try:
+            h, cache = gru_forward(**p, recurrent_mask=m)
+            runs[path] = (h, cache, gru_backward(dh, cache))
+        finally:
+            set_backend(before)
+    assert len(calls) == 1  # the numba path ran the compiled loop, the numpy path did not
+    (h, cache, grads), (h_ref, cache_ref, grads_ref) = runs["numba"], runs["numpy"]
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    for name in ("gates", "hn", "h"):
+        assert rel_error(getattr(cache, name), getattr(cache_ref, name)) < tol, name
+    assert rel_error(h, h_ref) < tol
+    for name, got, want in zip(("dx", "dh0", "dWx", "dWh", "db"), grads, grads_ref):
+        assert rel_error(got, want) < 10 * tol, name
+
+
+@pytest.mark.parametrize("options", [dict(reset_after=False), dict(activations=("hardsigmoid", "tanh")),
+                                     dict(gate_clip=1.0)], ids=["reset_before", "activations", "clip"])
+def test_what_the_compiled_forward_does_not_serve_runs_the_numpy_steps(rng, monkeypatch, options):
+    pytest.importorskip("numba")
+    from rnnlab.functional import gru_compiled
+
+    monkeypatch.setattr(gru_compiled, "forward_loop", None)  # calling it would fail
+    p = make_gru(rng, 2, 3, 4, 5, options.get("reset_after", True))
+    gru_forward(**p, **options)

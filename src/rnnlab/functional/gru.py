@@ -21,7 +21,7 @@ Tests: tests/test_gru.py, tests/test_recurrent_mask.py, tests/test_torch_crossch
 """
 from dataclasses import dataclass
 
-from .backend import array_module
+from .backend import array_module, compiled_loops_serve
 from .checks import check_bound, check_cell
 from .gate_activations import SIGMOID, TANH, gate_activations
 from .recurrence import (
@@ -191,8 +191,14 @@ def _forward(x, h0, Wx, Wh, b, reset_after, recurrent_mask=None, activations=(SI
     h[0] = h0
     cache = GRUCache(reset_after, x_tm, Wx, Wh, bh, gates, xp.empty((T, N, H), x.dtype), h,
                      recurrent_mask, **_buffers(activations, gate_clip, T, N, H, xp, x.dtype))
-    for t in range(T):
-        _step_forward(cache, t)
+    if (reset_after and activations == (SIGMOID, TANH) and gate_clip is None
+            and compiled_loops_serve(x, h0, Wx, Wh, b, recurrent_mask)):
+        from . import gru_compiled  # the same buffers filled by one compiled pass a step
+
+        gru_compiled.forward_loop(gates, h, cache.hn, Wh, bh, recurrent_mask)
+    else:
+        for t in range(T):
+            _step_forward(cache, t)
     return batch_first(h[1:]), cache
 
 
