@@ -300,6 +300,22 @@ def test_once_onednn_runs_numpy_blas_runs_one_thread():
 
 
 @needs_onednn
+@pytest.mark.parametrize("case", [c for c in CASES if CASES[c][0][0] > 1])
+def test_a_step_split_over_onednns_threads_gives_what_one_thread_gives(monkeypatch, case):
+    """The packed loops run each step's pass on oneDNN's OpenMP team, each thread its share
+    of the rows: bit for bit what the pass on one thread gives, forward and backward, with
+    a mask and a gradient on every c."""
+    assert lstm_compiled._team(lstm_compiled._forward_rows, 2).size == 4  # the team serves
+    size, options = CASES[case]
+    together = _run("onednn", np.float32, size, options)
+    monkeypatch.setattr(onednn, "team", lambda: None)
+    assert lstm_compiled._team(lstm_compiled._forward_rows, 2).size == 0
+    alone = _run("onednn", np.float32, size, options)
+    for got, want in zip(together[0] + together[1], alone[0] + alone[1]):
+        np.testing.assert_array_equal(got, want)
+
+
+@needs_onednn
 def test_threads_running_the_onednn_path_at_once_get_what_one_thread_gets():
     """oneDNN runs one call at a time (``onednn.lock``): with a stream per thread and no
     lock, rows of these results came out wrong once in a CI run."""

@@ -35,12 +35,12 @@ tests/conftest.py runs the LSTM, mask, layer, model and cross-check tests on eve
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic, overload
+from numba import carray, cfunc, njit, types
+from numba.extending import overload
 
 from . import onednn
 from .backend import packed_products_serve
+from .native import c_call0, c_call2, c_call4, float32_pointer, int64_pointer
 
 
 # x P(x^2) / Q(x^2): coefficients of s^0 .. s^4, from tools/fit_tanh.py
@@ -165,54 +165,127 @@ def _accumulate(a, b):
         a[j] += b[j]
 
 
-def _c_call_codegen(context, builder, signature, args):
-    """Call the int32 C function at the address args[0] with args[1:], each passed as a
-    64-bit integer (pointers, and oneDNN's int, travel in 64-bit registers on x86-64)."""
-    word = ir.IntType(64)
-    function_type = ir.FunctionType(ir.IntType(32), [word] * (len(args) - 1))
-    return builder.call(builder.inttoptr(args[0], function_type.as_pointer()), list(args[1:]))
-
-
-@intrinsic
-def _c_call2(typingctx, function, a, b):
-    """int32 function(a, b) at an address: oneDNN's C functions from compiled code, the
-    addresses arriving as data so that the kernels stay cached."""
-    return types.int32(function, a, b), _c_call_codegen
-
-
-@intrinsic
-def _c_call4(typingctx, function, a, b, c, d):
-    """int32 function(a, b, c, d) at an address, as ``_c_call2``."""
-    return types.int32(function, a, b, c, d), _c_call_codegen
-
-
 @njit(**JIT)
 def run_packed(call, v):
     """out = v W by a packed product from its ``call_table`` (out bound there) -> the
     status: set v's data handle, then execute."""
-    status = _c_call2(call[0], call[5], np.int64(v.ctypes.data))
+    status = c_call2(call[0], call[5], np.int64(v.ctypes.data))
     if status:
         return status
-    return _c_call4(call[1], call[2], call[3], np.int64(3), call[4])
+    return c_call4(call[1], call[2], call[3], np.int64(3), call[4])
+
+
+# A step's pass split over oneDNN's OpenMP threads: the loop fills a block of int64 (the
+# step's array addresses, sizes, flags, the team's functions), libgomp's GOMP_parallel runs
+# a ``*_rows`` cfunc on every thread of the team with it, and each thread takes its share of
+# the rows (measured here: the forward loop 11-18% faster, bit for bit the same numbers).
+N_ROWS, COLUMNS, HAS_EXTRA, THREAD_NUM, NUM_THREADS = 9, 10, 11, 12, 13  # the block's fields
+BLOCK = 14  # fields 0-8: array addresses, each step's own where the step changes them
+ROWS_SIGNATURE = types.void(types.voidptr)
+CFUNC = dict(cache=True, error_model="numpy", fastmath=JIT["fastmath"])
 
 
 @njit(**JIT)
-def _forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call):
-    """The forward loop with each step's product run by ``run_packed`` -> a status."""
+def _share(block):
+    """-> (first row, end row) of this thread's share of the block's rows."""
+    thread, threads, rows = c_call0(block[THREAD_NUM]), c_call0(block[NUM_THREADS]), block[N_ROWS]
+    return thread * rows // threads, (thread + 1) * rows // threads
+
+
+@njit(**JIT)
+def _view(block, field, columns):
+    """The (rows, columns) float32 array at the block's address ``field``."""
+    return carray(float32_pointer(block[field]), (block[N_ROWS], columns))
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _forward_rows(data):
+    """This thread's rows of ``_forward_step``: block fields a, b, ah, c_prev, c, tanh_c,
+    h, mask, hm; HAS_EXTRA: a mask."""
+    block = carray(int64_pointer(data), BLOCK)
+    G = block[COLUMNS]
+    H = G // 4
+    start, end = _share(block)
+    b = carray(float32_pointer(block[1]), (G,))
+    rows = slice(start, end)
+    mask = _view(block, 7, H)[rows] if block[HAS_EXTRA] else np.empty((0, 0), np.float32)
+    hm = _view(block, 8, H)[rows] if block[HAS_EXTRA] else mask
+    _forward_step(_view(block, 0, G)[rows], b, _view(block, 2, G)[rows], _view(block, 3, H)[rows],
+                  _view(block, 4, H)[rows], _view(block, 5, H)[rows], _view(block, 6, H)[rows],
+                  mask, hm)
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _backward_rows(data):
+    """This thread's rows of ``_backward_step``: block fields gates, c_prev, tanh_c, dh
+    (upstream), dh_next, dc, dc_t, da; HAS_EXTRA: a dc_t."""
+    block = carray(int64_pointer(data), BLOCK)
+    G = block[COLUMNS]
+    H = G // 4
+    start, end = _share(block)
+    rows = slice(start, end)
+    dc_t = _view(block, 6, H)[rows] if block[HAS_EXTRA] else np.empty((0, 0), np.float32)
+    _backward_step(_view(block, 0, G)[rows], _view(block, 1, H)[rows], _view(block, 2, H)[rows],
+                   _view(block, 3, H)[rows], _view(block, 4, H)[rows], _view(block, 5, H)[rows],
+                   dc_t, _view(block, 7, G)[rows])
+
+
+@njit(**JIT)
+def _block(team, rows, columns, has_extra):
+    """A step block with its fixed fields set."""
+    block = np.zeros(BLOCK, np.int64)
+    block[N_ROWS], block[COLUMNS], block[HAS_EXTRA] = rows, columns, has_extra
+    block[THREAD_NUM], block[NUM_THREADS] = team[1], team[2]
+    return block
+
+
+@njit(**JIT)
+def _on_team(team, block):
+    """GOMP_parallel(the team's rows function, block, all threads, no flags)."""
+    c_call4(team[0], team[3], np.int64(block.ctypes.data), np.int64(0), np.int64(0))
+
+
+@njit(**JIT)
+def _forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call, team):
+    """The forward loop with each step's product run by ``run_packed`` -> a status; each
+    step's pass on oneDNN's threads (``team``: ``onednn.team()`` and the address of
+    ``_forward_rows``; empty: on this thread)."""
+    N, G = ah.shape
+    block = _block(team, N, G, mask.shape[0] > 0) if team.size else np.empty(0, np.int64)
+    if team.size:
+        block[1], block[2], block[7], block[8] = b.ctypes.data, ah.ctypes.data, mask.ctypes.data, hm.ctypes.data
     for t in range(gates.shape[0]):
         status = run_packed(call, h[t] if mask.shape[0] == 0 else hm)
         if status:
             return status
-        _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
+        if team.size:
+            block[0], block[3], block[4] = gates[t].ctypes.data, c[t].ctypes.data, c[t + 1].ctypes.data
+            block[5], block[6] = tanh_c[t].ctypes.data, h[t + 1].ctypes.data
+            _on_team(team, block)
+        else:
+            _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
     return 0
 
 
 @njit(**JIT)
-def _backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call):
+def _backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call, team):
     """The backward loop with each step's product (da_t Wh^T -> dh) run by
-    ``run_packed`` -> a status. dc_tm (T, 0, 0) when there is none."""
+    ``run_packed`` -> a status; each step's pass on oneDNN's threads as in
+    ``_forward_packed`` (``team`` ending with ``_backward_rows``). dc_tm (T, 0, 0) when
+    there is none."""
+    N, G = da.shape[1], da.shape[2]
+    has_dc = dc_tm.shape[1] > 0
+    block = _block(team, N, G, has_dc) if team.size else np.empty(0, np.int64)
+    if team.size:
+        block[4], block[5] = dh.ctypes.data, dc.ctypes.data
     for t in range(gates.shape[0] - 1, -1, -1):
-        _backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc, dc_tm[t], da[t])
+        if team.size:
+            block[0], block[1], block[2] = gates[t].ctypes.data, c[t].ctypes.data, tanh_c[t].ctypes.data
+            block[3], block[7] = dh_tm[t].ctypes.data, da[t].ctypes.data
+            block[6] = dc_tm[t].ctypes.data if has_dc else 0
+            _on_team(team, block)
+        else:
+            _backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc, dc_tm[t], da[t])
         status = run_packed(call, da[t])
         if status:
             return status
@@ -236,6 +309,16 @@ def _checked(status):
 
 def _no_rows(like):
     return np.empty((0, 0), dtype=like.dtype)
+
+
+def _team(rows_function, N):
+    """-> what the packed loops need to split a step's N rows over oneDNN's OpenMP threads
+    with ``rows_function``; empty (the pass on this thread) for one row or where the
+    runtime is not found."""
+    functions = onednn.team()
+    if functions is None or N < 2:
+        return np.empty(0, np.int64)
+    return np.append(functions, np.int64(rows_function.address))
 
 
 def matmul(a, b):
@@ -267,13 +350,14 @@ def forward_steps(Wh, N, recurrent_mask=None):
     hm = np.empty((N, Wh.shape[0]), Wh.dtype) if recurrent_mask is not None else mask  # h_{t-1} * m
     packed = isinstance(times_Wh, onednn.PackedProduct)  # then the whole loop in compiled code
     call = times_Wh.call_table(ah) if packed else None
+    team = _team(_forward_rows, N) if packed else None
 
     def run(gates, b, c, tanh_c, h):
         if recurrent_mask is not None:
             np.multiply(h[0], mask, out=hm)
         if packed:
             with onednn.lock:
-                return _checked(_forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call))
+                return _checked(_forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call, team))
         for t in range(gates.shape[0]):
             times_Wh(h[t] if recurrent_mask is None else hm, ah)
             _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
@@ -295,7 +379,7 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
             _checked(_backward_packed(gates, c, tanh_c, dh_tm, dh, dc,
                                       no_dc if dc_tm is None else dc_tm, da,
                                       no_rows if recurrent_mask is None else recurrent_mask,
-                                      times_WhT.call_table(dh)))
+                                      times_WhT.call_table(dh), _team(_backward_rows, dh.shape[0])))
         return da, dh, dc
     for t in reversed(range(gates.shape[0])):
         _backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc,

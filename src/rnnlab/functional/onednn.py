@@ -331,3 +331,18 @@ class PackedProduct:
 
 def _address(function):
     return ctypes.cast(function, Handle).value
+
+
+@functools.lru_cache(maxsize=None)
+def team():
+    """-> int64 [address of GOMP_parallel, of omp_get_thread_num, of omp_get_num_threads]
+    of the OpenMP runtime oneDNN runs on (the libgomp its library loaded), for compiled code
+    that splits a step's element-wise pass over oneDNN's own threads
+    (``lstm_compiled``); None where that runtime cannot be found."""
+    _runtime()
+    try:
+        gomp = ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+        functions = gomp.GOMP_parallel, gomp.omp_get_thread_num, gomp.omp_get_num_threads
+    except (OSError, AttributeError):
+        return None
+    return np.array([_address(f) for f in functions], np.int64)
