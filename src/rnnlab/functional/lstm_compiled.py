@@ -24,8 +24,10 @@ float32 the largest error is 3.7e-7, against NumPy's 1e-7), clamped to +-1, and
 are written so that a NaN compares false and passes through).
 
 On the onednn path a loop whose product is packed runs whole in compiled code:
-``run_packed`` calls oneDNN's C functions through their addresses (``_c_call2``,
-``_c_call4``), so no Python runs between steps.
+``run_packed`` calls oneDNN's C functions through their addresses (``native.py``), so no
+Python runs between steps, and each step's pass runs on oneDNN's own OpenMP threads, each
+its share of the rows (``_forward_rows``, ``_backward_rows`` through libgomp's
+``GOMP_parallel``).
 
 Tests: tests/test_lstm_compiled.py (equal to the NumPy loops, float64 to 1e-12,
 float32 to 1e-6 / 1e-5, on both compiled paths; the tanh's error bound);
