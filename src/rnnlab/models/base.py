@@ -70,19 +70,19 @@ class Model:
         ``caches`` the recurrent layers keep nothing for a backward pass where they can
         (``Recurrent.caching``): no ``backward`` and no ``last_cache`` inside."""
         inner = [layer for top in self.layers for layer in top.walk()]
-        modes = [(layer.training, getattr(layer, "caching", None)) for layer in inner]
+        recurrent = [layer for layer in inner if isinstance(layer, Recurrent)]
+        modes, cachings = [layer.training for layer in inner], [layer.caching for layer in recurrent]
         carried = self.carried_states()
         self.eval()
-        for layer in inner:
-            if isinstance(layer, Recurrent):
-                layer.caching = caches
+        for layer in recurrent:
+            layer.caching = caches
         try:
             yield self
         finally:
-            for layer, (mode, caching) in zip(inner, modes):
+            for layer, mode in zip(inner, modes):
                 layer.training = mode
-                if caching is not None:
-                    layer.caching = caching
+            for layer, caching in zip(recurrent, cachings):
+                layer.caching = caching
             if not keep_states:
                 self.set_carried_states(carried)
 
