@@ -169,6 +169,7 @@ def test_inference_equals_the_forward(rng, monkeypatch, dtype, stretch, N, T, H)
     from rnnlab.functional import lstm
 
     monkeypatch.setattr(lstm, "INFERENCE_STRETCH", stretch)
+    monkeypatch.setattr(lstm, "PROJECTION_ROWS", 1)
     p = make_lstm(rng, N, T, 4, H, dtype)
     tol = 1e-6 if dtype == np.float32 else 1e-12
     for c0 in (p.pop("c0"), None):
@@ -178,6 +179,16 @@ def test_inference_equals_the_forward(rng, monkeypatch, dtype, stretch, N, T, H)
         assert rel_error(got, want) < tol
         assert rel_error(h_T, cache.final_h) < tol and rel_error(c_T, cache.final_c) < tol
         assert h_T.base is None and c_T.base is None  # the caller's, not a stretch's buffer
+
+
+@pytest.mark.parametrize("N,G,steps", [(32, 512, 64), (64, 1024, 16), (64, 2048, 16),
+                                        (32, 2048, 32), (16, 4096, 64), (1, 4, 1 << 18), (0, 8, 1 << 20)])
+def test_an_inference_stretch_holds_enough_gate_values_and_projection_rows(N, G, steps):
+    """About 2^20 gate values a stretch, and never fewer than 1,024 rows (N x steps) for
+    the stretch's input projection (the benchmark sizes' stretches: 64, 16, 16, 32, 64)."""
+    from rnnlab.functional.lstm import stretch_steps
+
+    assert stretch_steps(N, G) == steps
 
 
 def test_inference_refuses_what_the_forward_refuses(rng):

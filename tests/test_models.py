@@ -223,6 +223,7 @@ def test_inference_without_caches_gives_the_same_numbers(rng, monkeypatch, go_ba
     from rnnlab.functional import lstm
 
     monkeypatch.setattr(lstm, "INFERENCE_STRETCH", 2 * 3 * 4 * 8)
+    monkeypatch.setattr(lstm, "PROJECTION_ROWS", 1)
     model = Sequential([Embedding(11, 5), LSTM(8, return_sequences=True, go_backwards=go_backwards),
                         LSTM(8, return_sequences=True, layer_norm=True), TimeDistributed(Dense(11))],
                        seed=0)

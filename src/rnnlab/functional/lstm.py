@@ -481,9 +481,12 @@ def _forward(opts, w, x, h0, c0, lower_c, recurrent_mask=None):
     return batch_first(cache.h[1:]), cache
 
 
-# gate values an inference stretch holds (4 MiB in float32): its buffers stay in cache and
-# are reused from stretch to stretch, however long the sequence
+# gate values an inference stretch holds at least (4 MiB in float32): its buffers stay in
+# cache and are reused from stretch to stretch, however long the sequence; and rows (N x
+# steps) at least, for the stretch's input projection: below 1,024 rows sgemm ran here at
+# 83-88% of its rate at 1,024 (K = 1,024: 256 rows 429 GFLOP/s, 1,024 rows 487)
 INFERENCE_STRETCH = 1 << 20
+PROJECTION_ROWS = 1 << 10
 
 
 def lstm_inference(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=None,
@@ -493,16 +496,16 @@ def lstm_inference(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=
 
     Same arguments (no recurrent mask: dropout is for training) -> h (N, T, P) every
     step's output, (h_T (N, P), c_T (N, H)). The sequence runs a stretch of steps at a
-    time (about INFERENCE_STRETCH gate values), each stretch starting from the state the
-    last one ended in, on buffers reused from stretch to stretch: memory is the output's
-    and a stretch's, whatever T (``lstm_forward`` keeps every step's gates and states).
+    time (``stretch_steps``), each stretch starting from the state the last one ended in,
+    on buffers reused from stretch to stretch: memory is the output's and a stretch's,
+    whatever T (``lstm_forward`` keeps every step's gates and states).
     """
     opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
                                    layer_norm, depth_gate, lower_c, activations)
     _check(opts, x, h0, c0, w, "NTD", ("h0", "c0"), lower_c)
     xp = array_module(x, h0, Wx, b)
     (N, T, _), (H, P) = x.shape, (Wx.shape[1] // len(opts.gates), h0.shape[1])
-    steps = max(1, INFERENCE_STRETCH // max(1, N * Wx.shape[1]))
+    steps = stretch_steps(N, Wx.shape[1])
     stretch = _plain_stretch(w, N, min(steps, T), xp) if opts == PLAIN else \
         lambda x, h, c, lower_c: _final_states(_forward(opts, w, x, h, c, lower_c)[1])
     y = xp.empty((N, T, P), dtype=x.dtype)
@@ -512,6 +515,12 @@ def lstm_inference(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=
         h_tm, h, c = stretch(x[:, part], h, c, None if lower_c is None else lower_c[:, part])
         y[:, part] = h_tm.swapaxes(0, 1)
     return y, (xp.array(h), xp.array(c))
+
+
+def stretch_steps(N, G):
+    """Steps in an inference stretch of N rows and G gate columns: INFERENCE_STRETCH gate
+    values, or PROJECTION_ROWS rows if that is more; at least one step."""
+    return max(1, INFERENCE_STRETCH // max(1, N * G), -(-PROJECTION_ROWS // max(1, N)))
 
 
 def _final_states(cache):
