@@ -300,12 +300,20 @@ def test_once_onednn_runs_numpy_blas_runs_one_thread():
 
 
 @needs_onednn
+@pytest.mark.parametrize("split", ["each step's pass", "the whole loop"])
 @pytest.mark.parametrize("case", [c for c in CASES if CASES[c][0][0] > 1])
-def test_a_step_split_over_onednns_threads_gives_what_one_thread_gives(monkeypatch, case):
-    """The packed loops run each step's pass on oneDNN's OpenMP team, each thread its share
-    of the rows: bit for bit what the pass on one thread gives, forward and backward, with
-    a mask and a gradient on every c."""
-    assert lstm_compiled._team(lstm_compiled._forward_rows, 2).size == 4  # the team serves
+def test_loops_split_over_onednns_threads_give_what_one_thread_gives(monkeypatch, case, split):
+    """The packed loops on oneDNN's OpenMP team, each thread its share of the rows: of each
+    step's pass (weights above ROWS_SPLIT_BYTES), or of the whole loop, each thread with a
+    product of its own: bit for bit what one thread gives, forward and backward, with a
+    mask and a gradient on every c."""
+    if split == "each step's pass":
+        monkeypatch.setattr(lstm_compiled, "ROWS_SPLIT_BYTES", 0)
+    assert lstm_compiled._team(lstm_compiled._forward_rows, 2).size == 5  # the team serves
+    with on_path("onednn"):
+        W = np.ones((3, 8), np.float32)
+        assert (lstm_compiled.RowSplit.make(W, 2, np.empty((2, 8), np.float32)) is None) == \
+            (split == "each step's pass")
     size, options = CASES[case]
     together = _run("onednn", np.float32, size, options)
     monkeypatch.setattr(onednn, "team", lambda: None)

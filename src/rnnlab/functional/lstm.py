@@ -537,13 +537,13 @@ def _plain_stretch(w, N, steps, xp):
     run = loops.forward_steps(Wh, N)
     H = Wh.shape[0]
     c, h = (xp.empty((steps + 1, N, H), dtype=Wx.dtype) for _ in range(2))
-    tanh_c = xp.empty((steps, N, H), dtype=Wx.dtype)
+    no_tanh_c = xp.empty((steps, 0, 0), dtype=Wx.dtype)  # nothing kept for a backward pass
 
     def stretch(x, h_prev, c_prev, lower_c=None):
         T = x.shape[1]
         _, gates = input_projection(x, Wx, matmul=loops.matmul)  # x_t Wx; the loop adds b
         h[0], c[0] = h_prev, c_prev
-        run(gates, b, c[: T + 1], tanh_c[:T], h[: T + 1])
+        run(gates, b, c[: T + 1], no_tanh_c[:T], h[: T + 1])
         return h[1 : T + 1], h[T], c[T]
 
     return stretch

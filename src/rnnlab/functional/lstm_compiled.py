@@ -23,14 +23,21 @@ float32 the largest error is 3.7e-7, against NumPy's 1e-7), clamped to +-1, and
 +-1 beyond |x| = 9, where float32 tanh rounds to +-1 anyway. NaN stays NaN (the clamps
 are written so that a NaN compares false and passes through).
 
+Inference keeps nothing for a backward pass: a row's step is then one loop with the gate
+values in registers (``_state_row``), about half the time of the passes that keep them.
+
 On the onednn path a loop whose product is packed runs whole in compiled code:
 ``run_packed`` calls oneDNN's C functions through their addresses (``native.py``), so no
-Python runs between steps, and each step's pass runs on oneDNN's own OpenMP threads, each
-its share of the rows (``_forward_rows``, ``_backward_rows`` through libgomp's
-``GOMP_parallel``).
+Python runs between steps, on oneDNN's own OpenMP threads (libgomp's ``GOMP_parallel``),
+split by rows one of two ways. Where the weights fit a core's cache (ROWS_SPLIT_BYTES), each
+thread runs the whole loop on its rows with a product of its own (``RowSplit``,
+``_forward_parts``, ``_backward_parts``): nothing to wait for between steps. Otherwise each
+step's product runs on all threads, then the step's pass, each thread its rows
+(``_forward_rows``, ``_backward_rows``).
 
 Tests: tests/test_lstm_compiled.py (equal to the NumPy loops, float64 to 1e-12,
-float32 to 1e-6 / 1e-5, on both compiled paths; the tanh's error bound);
+float32 to 1e-6 / 1e-5, on both compiled paths; either split bit for bit what one thread
+gives; the tanh's error bound);
 tests/conftest.py runs the LSTM, mask, layer, model and cross-check tests on every path
 (on "onednn" with every float32 product packed).
 """
@@ -90,30 +97,57 @@ def tanh_array(a):
 
 
 @njit(**JIT)
+def _sigmoid(x):
+    """sigmoid(x) = 0.5 + 0.5 tanh(x/2)."""
+    return HALF + HALF * tanh(HALF * x)
+
+
+@njit(**JIT)
 def _forward_step(a, b, ah, c_prev, c, tanh_c, h, mask, hm):
     """Rows of one forward step. a (n, 4H): x_t Wx -> the gate values i, f, o, g;
     b (4H,); ah (n, 4H): h_{t-1} Wh; c_prev, c, tanh_c, h (n, H) written: c_t,
     tanh(c_t), h_t; mask (n, H) or (0, 0): hm = h_t * mask, the next step's GEMM input.
+    tanh_c (0, 0): nothing kept for a backward pass, a row's c_t and h_t come from one
+    loop with the gate values in registers (``_state_row``), and a is left as it was.
 
-    Each loop touches few arrays: with more, the compiler's run-time checks that the
-    arrays do not overlap exceed its limit and the loop stays scalar (2-3x slower)."""
+    Each loop that keeps touches few arrays: with more, the compiler's run-time checks
+    that the arrays do not overlap exceed its limit and the loop stays scalar (2-3x slower)."""
     n, G = a.shape
     H = G // 4
     for r in range(n):
-        ar, ahr = a[r], ah[r]
-        for k in range(3 * H):  # sigmoid(a) = 0.5 + 0.5 tanh(a/2)
-            ar[k] = HALF + HALF * tanh(HALF * (ar[k] + b[k] + ahr[k]))
-        i, f, o, g = ar[:H], ar[H : 2 * H], ar[2 * H : 3 * H], ar[3 * H :]
-        b_g, ah_g = b[3 * H :], ahr[3 * H :]
-        for j in range(H):
-            g[j] = tanh(g[j] + b_g[j] + ah_g[j])
-        cr, ur, hr = c[r], tanh_c[r], h[r]
-        _cell_update(f, c_prev[r], i, g, cr)
-        for j in range(H):
-            ur[j] = tanh(cr[j])
-        _product(o, ur, hr)
+        ar, ahr, cr, hr = a[r], ah[r], c[r], h[r]
+        if tanh_c.shape[1] == 0:
+            _state_row(ar, b, ahr, c_prev[r], cr, hr)
+        else:
+            for k in range(3 * H):
+                ar[k] = _sigmoid(ar[k] + b[k] + ahr[k])
+            i, f, o, g = ar[:H], ar[H : 2 * H], ar[2 * H : 3 * H], ar[3 * H :]
+            b_g, ah_g = b[3 * H :], ahr[3 * H :]
+            for j in range(H):
+                g[j] = tanh(g[j] + b_g[j] + ah_g[j])
+            ur = tanh_c[r]
+            _cell_update(f, c_prev[r], i, g, cr)
+            for j in range(H):
+                ur[j] = tanh(cr[j])
+            _product(o, ur, hr)
         if mask.shape[0]:
             _product(hr, mask[r], hm[r])
+
+
+@njit(**JIT)
+def _state_row(a, b, ah, c_prev, c, h):
+    """One row of a step that keeps nothing: c_t = f c_{t-1} + i g, h_t = o tanh(c_t),
+    the gates from a + b + ah (4H,) as in ``_forward_step``. Six arrays, written two: few
+    enough overlap checks for the loop to vectorise (measured here: 1.6 against 3.0 us
+    for 16 rows of 128 units)."""
+    H = c.size
+    for j in range(H):
+        i = _sigmoid(a[j] + b[j] + ah[j])
+        f = _sigmoid(a[H + j] + b[H + j] + ah[H + j])
+        o = _sigmoid(a[2 * H + j] + b[2 * H + j] + ah[2 * H + j])
+        g = tanh(a[3 * H + j] + b[3 * H + j] + ah[3 * H + j])
+        c[j] = f * c_prev[j] + i * g
+        h[j] = o * tanh(c[j])
 
 
 @njit(**JIT)
@@ -169,12 +203,12 @@ def _accumulate(a, b):
 
 @njit(**JIT)
 def run_packed(call, v):
-    """out = v W by a packed product from its ``call_table`` (out bound there) -> the
-    status: set v's data handle, then execute."""
-    status = c_call2(call[0], call[5], np.int64(v.ctypes.data))
+    """out = v W by a packed product from its ``call_table`` (out bound there), v's data at
+    the address ``v`` -> the status: set v's data handle, then execute."""
+    status = c_call2(call[0], call[5], v)
     if status:
         return status
-    return c_call4(call[1], call[2], call[3], np.int64(3), call[4])
+    return c_call4(call[1], call[2], call[3], call[6], call[4])
 
 
 # A step's pass split over oneDNN's OpenMP threads: the loop fills a block of int64 (the
@@ -183,6 +217,7 @@ def run_packed(call, v):
 # the rows (measured here: the forward loop 11-18% faster, bit for bit the same numbers).
 N_ROWS, COLUMNS, HAS_EXTRA, THREAD_NUM, NUM_THREADS = 9, 10, 11, 12, 13  # the block's fields
 BLOCK = 14  # fields 0-8: array addresses, each step's own where the step changes them
+ROWS_FUNCTION = onednn.MAX_THREADS + 1  # the team's field after ``onednn.team()``'s
 ROWS_SIGNATURE = types.void(types.voidptr)
 CFUNC = dict(cache=True, error_model="numpy", fastmath=JIT["fastmath"])
 
@@ -202,8 +237,8 @@ def _view(block, field, columns):
 
 @cfunc(ROWS_SIGNATURE, **CFUNC)
 def _forward_rows(data):
-    """This thread's rows of ``_forward_step``: block fields a, b, ah, c_prev, c, tanh_c,
-    h, mask, hm; HAS_EXTRA: a mask."""
+    """This thread's rows of ``_forward_step``: block fields a, b, ah, c_prev, c, tanh_c
+    (0: none kept), h, mask, hm; HAS_EXTRA: a mask."""
     block = carray(int64_pointer(data), BLOCK)
     G = block[COLUMNS]
     H = G // 4
@@ -212,9 +247,9 @@ def _forward_rows(data):
     rows = slice(start, end)
     mask = _view(block, 7, H)[rows] if block[HAS_EXTRA] else np.empty((0, 0), np.float32)
     hm = _view(block, 8, H)[rows] if block[HAS_EXTRA] else mask
+    tanh_c = _view(block, 5, H)[rows] if block[5] else np.empty((0, 0), np.float32)
     _forward_step(_view(block, 0, G)[rows], b, _view(block, 2, G)[rows], _view(block, 3, H)[rows],
-                  _view(block, 4, H)[rows], _view(block, 5, H)[rows], _view(block, 6, H)[rows],
-                  mask, hm)
+                  _view(block, 4, H)[rows], tanh_c, _view(block, 6, H)[rows], mask, hm)
 
 
 @cfunc(ROWS_SIGNATURE, **CFUNC)
@@ -237,32 +272,34 @@ def _block(team, rows, columns, has_extra):
     """A step block with its fixed fields set."""
     block = np.zeros(BLOCK, np.int64)
     block[N_ROWS], block[COLUMNS], block[HAS_EXTRA] = rows, columns, has_extra
-    block[THREAD_NUM], block[NUM_THREADS] = team[1], team[2]
+    block[THREAD_NUM], block[NUM_THREADS] = team[onednn.THREAD_NUM], team[onednn.NUM_THREADS]
     return block
 
 
 @njit(**JIT)
 def _on_team(team, block):
     """GOMP_parallel(the team's rows function, block, all threads, no flags)."""
-    c_call4(team[0], team[3], np.int64(block.ctypes.data), np.int64(0), np.int64(0))
+    c_call4(team[onednn.PARALLEL], team[ROWS_FUNCTION], np.int64(block.ctypes.data), np.int64(0),
+            np.int64(0))
 
 
 @njit(**JIT)
 def _forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call, team):
     """The forward loop with each step's product run by ``run_packed`` -> a status; each
     step's pass on oneDNN's threads (``team``: ``onednn.team()`` and the address of
-    ``_forward_rows``; empty: on this thread)."""
+    ``_forward_rows``; empty: on this thread). tanh_c (T, 0, 0): nothing kept."""
     N, G = ah.shape
     block = _block(team, N, G, mask.shape[0] > 0) if team.size else np.empty(0, np.int64)
     if team.size:
         block[1], block[2], block[7], block[8] = b.ctypes.data, ah.ctypes.data, mask.ctypes.data, hm.ctypes.data
     for t in range(gates.shape[0]):
-        status = run_packed(call, h[t] if mask.shape[0] == 0 else hm)
+        status = run_packed(call, (h[t] if mask.shape[0] == 0 else hm).ctypes.data)
         if status:
             return status
         if team.size:
             block[0], block[3], block[4] = gates[t].ctypes.data, c[t].ctypes.data, c[t + 1].ctypes.data
-            block[5], block[6] = tanh_c[t].ctypes.data, h[t + 1].ctypes.data
+            block[5] = tanh_c[t].ctypes.data if tanh_c.shape[1] else 0
+            block[6] = h[t + 1].ctypes.data
             _on_team(team, block)
         else:
             _forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
@@ -288,7 +325,7 @@ def _backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call, tea
             _on_team(team, block)
         else:
             _backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc, dc_tm[t], da[t])
-        status = run_packed(call, da[t])
+        status = run_packed(call, da[t].ctypes.data)
         if status:
             return status
         if mask.shape[0]:
@@ -302,6 +339,147 @@ def _multiply_in_place(a, m):
     """a *= m."""
     for j in range(a.size):
         a[j] *= m[j]
+
+
+# A loop split by rows: each row of the batch runs its own recurrence, so each thread of
+# oneDNN's team runs the whole loop on its share of the rows (its "part"), with a product of
+# its own (W packed for its row count, scratch memory and stream its own) and nothing to
+# wait for between steps: one parallel region a loop, where the per-step split above has two
+# a step (the product's and the pass's). Every thread reads all of W at every step, so this
+# serves weights that fit a core's cache (ROWS_SPLIT_BYTES; measured here, the forward loop:
+# (32,100,64,128) 1.40x, (64,100,128,256) 1.03x the per-step split; (64,100,256,512) 0.94x,
+# (16,50,1024,1024) 0.36x).
+ROWS_SPLIT_BYTES = 1 << 20
+# a loop's block: the team's functions, sizes, then the addresses of whole (T, N, .) arrays
+(LOOP_THREAD_NUM, LOOP_NUM_THREADS, STEPS, LOOP_ROWS, LOOP_COLUMNS, PARTS, N_PARTS,
+ GATES, BIAS, CELLS, TANH_C, HIDDEN, PRODUCT, MASK, MASKED, UPSTREAM, GRADIENT, CELL_GRADIENT,
+ CELL_GRADIENTS, GATE_GRADIENTS) = range(20)
+LOOP = 20
+FIRST_ROW, END_ROW, PART_STATUS = 7, 8, 9  # a part's fields after its product's call table
+PART = 10
+
+
+@njit(**JIT)
+def _rows_of(loop, field, t, part, columns):
+    """Step t's rows of this part of the (T, N, columns) float32 array at the loop's
+    address ``field`` (0: none, an empty array)."""
+    first, end = part[FIRST_ROW], part[END_ROW]
+    if loop[field] == 0:
+        return np.empty((0, 0), np.float32)
+    start = loop[field] + 4 * (t * loop[LOOP_ROWS] + first) * columns
+    return carray(float32_pointer(start), (end - first, columns))
+
+
+@njit(**JIT)
+def _forward_part(loop, part):
+    """This part's rows through every step of ``_forward_packed``'s loop -> a status. The
+    loop's fields: gates, b, c, tanh_c (0: none kept), h, ah (N, 4H), mask, hm (N, H; 0:
+    no mask)."""
+    G = loop[LOOP_COLUMNS]
+    H = G // 4
+    b = carray(float32_pointer(loop[BIAS]), (G,))
+    ah, mask, hm = _rows_of(loop, PRODUCT, 0, part, G), _rows_of(loop, MASK, 0, part, H), _rows_of(loop, MASKED, 0, part, H)
+    for t in range(loop[STEPS]):
+        v = hm if loop[MASK] else _rows_of(loop, HIDDEN, t, part, H)
+        status = run_packed(part, v.ctypes.data)
+        if status:
+            return status
+        _forward_step(_rows_of(loop, GATES, t, part, G), b, ah, _rows_of(loop, CELLS, t, part, H),
+                      _rows_of(loop, CELLS, t + 1, part, H), _rows_of(loop, TANH_C, t, part, H),
+                      _rows_of(loop, HIDDEN, t + 1, part, H), mask, hm)
+    return 0
+
+
+@njit(**JIT)
+def _backward_part(loop, part):
+    """This part's rows through every step of ``_backward_packed``'s loop -> a status. The
+    loop's fields: gates, c, tanh_c, dh_tm (UPSTREAM), dh (N, H), dc (N, H), dc_tm (0:
+    none), da, mask (0: none)."""
+    G = loop[LOOP_COLUMNS]
+    H = G // 4
+    dh, dc = _rows_of(loop, GRADIENT, 0, part, H), _rows_of(loop, CELL_GRADIENT, 0, part, H)
+    mask = _rows_of(loop, MASK, 0, part, H)
+    for t in range(loop[STEPS] - 1, -1, -1):
+        da = _rows_of(loop, GATE_GRADIENTS, t, part, G)
+        _backward_step(_rows_of(loop, GATES, t, part, G), _rows_of(loop, CELLS, t, part, H),
+                       _rows_of(loop, TANH_C, t, part, H), _rows_of(loop, UPSTREAM, t, part, H), dh, dc,
+                       _rows_of(loop, CELL_GRADIENTS, t, part, H), da)
+        status = run_packed(part, da.ctypes.data)
+        if status:
+            return status
+        for r in range(mask.shape[0]):
+            _multiply_in_place(dh[r], mask[r])
+    return 0
+
+
+@njit(**JIT)
+def _run_parts(data, backward):
+    """This thread's parts of the loop at ``data``, each through ``_forward_part`` or
+    ``_backward_part``; a failure's status in its part's PART_STATUS."""
+    loop = carray(int64_pointer(data), LOOP)
+    parts = carray(int64_pointer(loop[PARTS]), (loop[N_PARTS], PART))
+    thread, threads = c_call0(loop[LOOP_THREAD_NUM]), c_call0(loop[LOOP_NUM_THREADS])
+    for k in range(thread, loop[N_PARTS], threads):
+        parts[k][PART_STATUS] = _backward_part(loop, parts[k]) if backward else _forward_part(loop, parts[k])
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _forward_parts(data):
+    """GOMP_parallel's function for a forward loop split by rows."""
+    _run_parts(data, False)
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _backward_parts(data):
+    """GOMP_parallel's function for a backward loop split by rows."""
+    _run_parts(data, True)
+
+
+class RowSplit:
+    """A loop's per-step product v W (out (N, J) = v (N, K) W) split by rows over oneDNN's
+    team: one part a thread, each with W packed for its rows and out's rows bound; None
+    from ``make`` where the split does not serve (see ROWS_SPLIT_BYTES)."""
+
+    @classmethod
+    def make(cls, W, N, out):
+        team = onednn.team()
+        if (team is None or N < 2 or W.nbytes > ROWS_SPLIT_BYTES or not packed_products_serve(W)
+                or N * W.size < onednn.SMALLEST_PRODUCT or onednn.element_strides(W) is None):
+            return None
+        return cls(W, N, out, team)
+
+    def __init__(self, W, N, out, team):
+        parts = min(N, onednn.team_size())
+        bounds = [k * N // parts for k in range(parts + 1)]
+        self._products = [onednn.PackedProduct(W, end - first, on_stream=onednn.stream(k))
+                          for k, (first, end) in enumerate(zip(bounds, bounds[1:]))]
+        self.parts = np.array([[*product.call_table(out[first:end]), first, end, 0]
+                               for product, first, end in zip(self._products, bounds, bounds[1:])],
+                              np.int64)
+        self._team = team
+
+    def run(self, function, T, N, G, arrays):
+        """Run the loop: ``function`` (``_forward_parts`` or ``_backward_parts``) on every
+        part, T steps of N rows and G gate columns; ``arrays``: loop field -> its
+        C-contiguous float32 array (None or empty: none)."""
+        loop = np.zeros(LOOP, np.int64)
+        loop[[LOOP_THREAD_NUM, LOOP_NUM_THREADS]] = self._team[[onednn.THREAD_NUM, onednn.NUM_THREADS]]
+        loop[[STEPS, LOOP_ROWS, LOOP_COLUMNS, PARTS, N_PARTS]] = T, N, G, self.parts.ctypes.data, len(self.parts)
+        for field, array in arrays.items():
+            if array is not None and array.size:
+                if not (array.flags.c_contiguous and array.dtype == np.float32):
+                    raise ValueError("a loop split by rows reads C-contiguous float32 arrays")
+                loop[field] = array.ctypes.data
+        self.parts[:, PART_STATUS] = 0
+        with onednn.lock:
+            _parallel(self._team[onednn.PARALLEL], function.address, loop, len(self.parts))
+        _checked(next((status for status in self.parts[:, PART_STATUS] if status), 0))
+
+
+@njit(**JIT)
+def _parallel(parallel, function, block, threads):
+    """GOMP_parallel(function, block, threads, no flags)."""
+    c_call4(parallel, function, np.int64(block.ctypes.data), np.int64(threads), np.int64(0))
 
 
 def _checked(status):
@@ -345,10 +523,12 @@ def forward_loop(gates, b, c, tanh_c, h, Wh, recurrent_mask=None):
 
 
 def forward_steps(Wh, N, recurrent_mask=None):
-    """``lstm_fused.forward_steps``, compiled: -> run(gates, b, c, tanh_c, h)."""
+    """``lstm_fused.forward_steps``, compiled: -> run(gates, b, c, tanh_c, h); with tanh_c
+    (T, 0, 0) the gates are left as they were (``_forward_step``)."""
     ah = np.empty((N, Wh.shape[1]), dtype=Wh.dtype)  # h_{t-1} Wh
-    times_Wh = step_product(Wh, N)
-    mask = _no_rows(ah) if recurrent_mask is None else recurrent_mask
+    split = RowSplit.make(Wh, N, ah)  # then the loop split by rows
+    times_Wh = step_product(Wh, N) if split is None else None
+    mask = _no_rows(ah) if recurrent_mask is None else np.ascontiguousarray(recurrent_mask)
     hm = np.empty((N, Wh.shape[0]), Wh.dtype) if recurrent_mask is not None else mask  # h_{t-1} * m
     packed = isinstance(times_Wh, onednn.PackedProduct)  # then the whole loop in compiled code
     call = times_Wh.call_table(ah) if packed else None
@@ -357,6 +537,10 @@ def forward_steps(Wh, N, recurrent_mask=None):
     def run(gates, b, c, tanh_c, h):
         if recurrent_mask is not None:
             np.multiply(h[0], mask, out=hm)
+        if split is not None:
+            return split.run(_forward_parts, gates.shape[0], N, gates.shape[2], {
+                GATES: gates, BIAS: np.ascontiguousarray(b), CELLS: c, TANH_C: tanh_c, HIDDEN: h,
+                PRODUCT: ah, MASK: mask, MASKED: hm})
         if packed:
             with onednn.lock:
                 return _checked(_forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call, team))
@@ -374,13 +558,19 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
     dh = np.array(dh_next, order="C")  # dh_{t+1} of each step, in the end dh_0
     dc = np.ascontiguousarray(dc_next)  # overwritten, as the NumPy loop's
     no_rows = _no_rows(gates)
-    times_WhT = step_product(Wh.T, dh.shape[0])  # BLAS and oneDNN read the transposed view
+    mask = no_rows if recurrent_mask is None else np.ascontiguousarray(recurrent_mask)
+    split = RowSplit.make(Wh.T, dh.shape[0], dh)  # BLAS and oneDNN read the transposed view
+    if split is not None:
+        split.run(_backward_parts, gates.shape[0], dh.shape[0], gates.shape[2], {
+            GATES: gates, CELLS: c, TANH_C: tanh_c, UPSTREAM: dh_tm, GRADIENT: dh, CELL_GRADIENT: dc,
+            CELL_GRADIENTS: dc_tm, GATE_GRADIENTS: da, MASK: mask})
+        return da, dh, dc
+    times_WhT = step_product(Wh.T, dh.shape[0])
     if isinstance(times_WhT, onednn.PackedProduct):  # the whole loop in compiled code
         no_dc = np.empty((gates.shape[0], 0, 0), dc.dtype)
         with onednn.lock:
             _checked(_backward_packed(gates, c, tanh_c, dh_tm, dh, dc,
-                                      no_dc if dc_tm is None else dc_tm, da,
-                                      no_rows if recurrent_mask is None else recurrent_mask,
+                                      no_dc if dc_tm is None else dc_tm, da, mask,
                                       times_WhT.call_table(dh), _team(_backward_rows, dh.shape[0])))
         return da, dh, dc
     for t in reversed(range(gates.shape[0])):
@@ -397,14 +587,14 @@ def stepper(Wx, Wh, b, N):
     c (N, H)) -> (next_h, next_c), on buffers allocated here once."""
     G = Wx.shape[1]
     gates, ah = np.empty((N, G), dtype=Wx.dtype), np.empty((N, G), dtype=Wx.dtype)
-    c_next, tanh_c, h_next = (np.empty((N, G // 4), dtype=Wx.dtype) for _ in range(3))
+    c_next, h_next = (np.empty((N, G // 4), dtype=Wx.dtype) for _ in range(2))
     no_rows = _no_rows(gates)
     times_Wx, times_Wh = step_product(Wx, N), step_product(Wh, N)
 
     def step(x, h, c):
         times_Wx(x, gates)
         times_Wh(h, ah)
-        _forward_step(gates, b, ah, np.asarray(c, dtype=Wx.dtype), c_next, tanh_c, h_next,
+        _forward_step(gates, b, ah, np.asarray(c, dtype=Wx.dtype), c_next, no_rows, h_next,
                       no_rows, no_rows)
         return h_next.copy(), c_next.copy()
 

@@ -44,7 +44,8 @@ def _blocks(a):
 def forward_loop(gates, b, c, tanh_c, h, Wh, recurrent_mask=None):
     """gates (T, N, 4H) holds x_t Wx; b (4H,); c (T+1, N, H) and h (T+1, N, H) hold c_0
     and h_0 in row 0; Wh (H, 4H). Fills gates with the gate values, c, tanh_c (T, N, H)
-    and h, in place."""
+    and h, in place. tanh_c (T, 0, 0): nothing kept for a backward pass (tanh_c not
+    written; gates then scratch: the compiled loops leave it as it was)."""
     forward_steps(Wh, gates.shape[1], recurrent_mask)(gates, b, c, tanh_c, h)
 
 
@@ -54,7 +55,7 @@ def forward_steps(Wh, N, recurrent_mask=None):
     xp = array_module(Wh)
     H = Wh.shape[1] // 4
     times_Wh = recurrent_product(halve_sigmoid_columns(Wh, H), N)  # h_{t-1} Wh, (N, 4H)
-    ig = xp.empty((N, H), dtype=Wh.dtype)  # i * g
+    ig, u = (xp.empty((N, H), dtype=Wh.dtype) for _ in range(2))  # i * g; tanh(c_t) not kept
     hm = None if recurrent_mask is None else xp.empty((N, Wh.shape[0]), dtype=Wh.dtype)
 
     def run(gates, b, c, tanh_c, h):
@@ -73,8 +74,9 @@ def forward_steps(Wh, N, recurrent_mask=None):
             xp.multiply(f, c[t], out=c[t + 1])  # c_t = f c_{t-1} + i g
             xp.multiply(i, g, out=ig)
             c[t + 1] += ig
-            xp.tanh(c[t + 1], out=tanh_c[t])
-            xp.multiply(o, tanh_c[t], out=h[t + 1])
+            tanh_c_t = tanh_c[t] if tanh_c.shape[1] else u
+            xp.tanh(c[t + 1], out=tanh_c_t)
+            xp.multiply(o, tanh_c_t, out=h[t + 1])
 
     return run
 

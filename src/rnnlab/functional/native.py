@@ -51,8 +51,11 @@ def float32_pointer(typingctx, address):
 
 @intrinsic
 def int64_pointer(typingctx, pointer):
-    """A void pointer as an int64 pointer (for ``numba.carray``)."""
+    """A void pointer, or an int64 address, as an int64 pointer (for ``numba.carray``)."""
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(signature.return_type))
+        target = context.get_value_type(signature.return_type)
+        if isinstance(signature.args[0], types.Integer):
+            return builder.inttoptr(args[0], target)
+        return builder.bitcast(args[0], target)
 
-    return types.CPointer(types.int64)(types.voidptr), codegen
+    return types.CPointer(types.int64)(pointer), codegen

@@ -43,8 +43,8 @@ DISTRIBUTION = "onednn-cpu-gomp"
 # 32; (4, 256, 1024) 48 against 18): callers keep smaller products on NumPy
 SMALLEST_PRODUCT = 1 << 20
 ENGINE_CPU, STREAM_IN_ORDER, FLOAT32, FORMAT_ANY = 1, 1, 3, 1
-QUERY_WEIGHTS_MD = 131
-ARG_SRC, ARG_DST, ARG_WEIGHTS = 1, 17, 33  # a reorder's "from" and "to" are SRC and DST
+QUERY_WEIGHTS_MD, QUERY_SCRATCHPAD_MD, SCRATCHPAD_USER = 131, 136, 1
+ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_SCRATCHPAD = 1, 17, 33, 80  # a reorder's "from" and "to" are SRC and DST
 Dims = ctypes.c_int64 * 12  # dnnl_dims_t
 Handle = ctypes.c_void_p
 
@@ -169,18 +169,32 @@ def _strided_desc(shape, strides):
 
 
 @functools.lru_cache(maxsize=None)
+def _user_scratchpad():
+    """Primitive attributes by which each execution gets its scratch memory from the
+    caller (so that primitives run at once on different threads share none)."""
+    library, _, _ = _runtime()
+    attributes = _created(library.dnnl_primitive_attr_create, call="primitive_attr_create")
+    _ok(library.dnnl_primitive_attr_set_scratchpad_mode(attributes, SCRATCHPAD_USER),
+        "primitive_attr_set_scratchpad_mode")
+    return attributes
+
+
+@functools.lru_cache(maxsize=None)
 def _matmul(N, K, J):
-    """-> (primitive, weights descriptor): oneDNN's float32 matmul (N, K) x (K, J) with
-    the weights in the layout it chooses; kept for the process (shapes are few)."""
+    """-> (primitive, weights descriptor, scratchpad descriptor): oneDNN's float32 matmul
+    (N, K) x (K, J) with the weights in the layout it chooses and the scratch memory the
+    caller's; kept for the process (shapes are few)."""
     library, engine, _ = _runtime()
     weights_any = _created(library.dnnl_memory_desc_create_with_tag, 2, Dims(K, J), FLOAT32,
                            FORMAT_ANY, call="memory_desc_create_with_tag")
     descriptor = _created(library.dnnl_matmul_primitive_desc_create, engine,
                           _strided_desc((N, K), (K, 1)), weights_any, None,
-                          _strided_desc((N, J), (J, 1)), None, call="matmul_primitive_desc_create")
-    weights = Handle(library.dnnl_primitive_desc_query_md(descriptor, QUERY_WEIGHTS_MD, 0))
+                          _strided_desc((N, J), (J, 1)), _user_scratchpad(),
+                          call="matmul_primitive_desc_create")
+    weights, scratchpad = (Handle(library.dnnl_primitive_desc_query_md(descriptor, query, 0))
+                           for query in (QUERY_WEIGHTS_MD, QUERY_SCRATCHPAD_MD))
     primitive = _created(library.dnnl_primitive_create, descriptor, call="primitive_create")
-    return primitive, weights
+    return primitive, weights, scratchpad
 
 
 @functools.lru_cache(maxsize=None)
@@ -188,7 +202,7 @@ def _reorder(N, shape, strides):
     """The primitive that copies a (K, J) array of these strides into the packed layout
     of ``_matmul(N, K, J)``."""
     library, engine, _ = _runtime()
-    _, weights = _matmul(N, *shape)
+    _, weights, _ = _matmul(N, *shape)
     descriptor = _created(library.dnnl_reorder_primitive_desc_create, _strided_desc(shape, strides),
                           engine, weights, engine, None, call="reorder_primitive_desc_create")
     return _created(library.dnnl_primitive_create, descriptor, call="primitive_create")
@@ -282,27 +296,46 @@ def _transposed_weights_product(a, b, out):
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def stream(k):
+    """The k-th extra stream (0, 1, ...): one for each product that runs at the same time
+    as others, on a thread of its own (``lstm_compiled``'s loops split by rows)."""
+    library, engine, _ = _runtime()
+    return _created(library.dnnl_stream_create, engine, ctypes.c_uint(STREAM_IN_ORDER), call="stream_create")
+
+
+def _float32_buffer(library, descriptor):
+    return np.empty(-(-library.dnnl_memory_desc_get_size(descriptor) // 4), np.float32)
+
+
 class PackedProduct:
     """``product(v, out)`` -> out = v W for v (N, K) (made C-contiguous float32 here) and
     out (N, J), C-contiguous float32; W (K, J) float32 (``element_strides`` not None) is
-    packed when this is made (later changes to W are not seen)."""
+    packed when this is made (later changes to W are not seen). Its scratch memory is its
+    own, so products run at once on different threads (each on a stream of its own:
+    ``on_stream``, ``stream(k)``; the shared one unless given) share none."""
 
-    def __init__(self, W, N):
-        library, _, stream = _computing()
+    def __init__(self, W, N, on_stream=None):
+        library, _, shared_stream = _computing()
         K, J = W.shape
-        self._primitive, weights = _matmul(N, K, J)
-        self._packed = np.empty(-(-library.dnnl_memory_desc_get_size(weights) // 4), np.float32)
+        self._primitive, weights, scratchpad = _matmul(N, K, J)
+        self._packed, self._scratchpad = _float32_buffer(library, weights), _float32_buffer(library, scratchpad)
         source = (K, J), element_strides(W)
         plain, packed = _memory(_strided_desc(*source), W), _memory(weights, self._packed)
         _execute(_reorder(N, *source), _Arg(ARG_SRC, plain), _Arg(ARG_DST, packed))
         _destroy((plain,))
-        self._v, self._out = _memory(_strided_desc((N, K), (K, 1))), _memory(_strided_desc((N, J), (J, 1)))
-        weakref.finalize(self, _destroy, (packed, self._v, self._out))
-        self._args = (_Arg * 3)(_Arg(ARG_SRC, self._v), _Arg(ARG_WEIGHTS, packed),
-                                _Arg(ARG_DST, self._out))
+        self._v = _memory(_strided_desc((N, K), (K, 1)))
+        self._out = _memory(_strided_desc((N, J), (J, 1)))
+        memories = [packed, self._v, self._out]
+        args = [_Arg(ARG_SRC, self._v), _Arg(ARG_WEIGHTS, packed), _Arg(ARG_DST, self._out)]
+        if self._scratchpad.size:
+            memories.append(_memory(scratchpad, self._scratchpad))
+            args.append(_Arg(ARG_SCRATCHPAD, memories[-1]))
+        weakref.finalize(self, _destroy, memories)
+        self._args = (_Arg * len(args))(*args)
         self._pointers = [None, None]  # the data handles of v and out now
-        self._set_handle, self._run, self._stream = (library.dnnl_memory_set_data_handle,
-                                                     library.dnnl_primitive_execute, stream)
+        self._set_handle, self._run = library.dnnl_memory_set_data_handle, library.dnnl_primitive_execute
+        self._stream = shared_stream if on_stream is None else on_stream
 
     def _bind(self, k, array):
         pointer = array.ctypes.data
@@ -315,34 +348,46 @@ class PackedProduct:
         with lock:
             self._bind(0, v)
             self._bind(1, out)
-            _ok(self._run(self._primitive, self._stream, 3, self._args), "primitive_execute")
+            _ok(self._run(self._primitive, self._stream, len(self._args), self._args), "primitive_execute")
         return out
 
     def call_table(self, out):
         """``out`` bound for good -> int64 [address of dnnl_memory_set_data_handle, of
-        dnnl_primitive_execute, primitive, stream, args, v's memory]: what compiled code
-        needs to run the product for a v of its own each step (``lstm_compiled.run_packed``,
-        under ``lock``)."""
+        dnnl_primitive_execute, primitive, stream, args, v's memory, number of args]: what
+        compiled code needs to run the product for a v of its own each step
+        (``lstm_compiled.run_packed``, under ``lock``)."""
         self._bind(1, out)
         self._pointers[0] = None  # compiled code sets v's handle behind our back
         return np.array([_address(self._set_handle), _address(self._run), self._primitive.value,
-                         self._stream.value, ctypes.addressof(self._args), self._v.value], np.int64)
+                         self._stream.value, ctypes.addressof(self._args), self._v.value,
+                         len(self._args)], np.int64)
 
 
 def _address(function):
     return ctypes.cast(function, Handle).value
 
 
+# the fields of ``team()``
+PARALLEL, THREAD_NUM, NUM_THREADS, MAX_THREADS = range(4)
+
+
 @functools.lru_cache(maxsize=None)
 def team():
-    """-> int64 [address of GOMP_parallel, of omp_get_thread_num, of omp_get_num_threads]
-    of the OpenMP runtime oneDNN runs on (the libgomp its library loaded), for compiled code
-    that splits a step's element-wise pass over oneDNN's own threads
-    (``lstm_compiled``); None where that runtime cannot be found."""
+    """-> int64 [address of GOMP_parallel, of omp_get_thread_num, of omp_get_num_threads,
+    of omp_get_max_threads] (fields PARALLEL .. MAX_THREADS) of the OpenMP runtime oneDNN
+    runs on (the libgomp its library loaded), for compiled code that splits its loops over
+    oneDNN's own threads (``lstm_compiled``); None where that runtime cannot be found."""
     _runtime()
     try:
         gomp = ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
-        functions = gomp.GOMP_parallel, gomp.omp_get_thread_num, gomp.omp_get_num_threads
+        functions = (gomp.GOMP_parallel, gomp.omp_get_thread_num, gomp.omp_get_num_threads,
+                     gomp.omp_get_max_threads)
     except (OSError, AttributeError):
         return None
     return np.array([_address(f) for f in functions], np.int64)
+
+
+@functools.lru_cache(maxsize=None)
+def team_size():
+    """How many threads oneDNN's parallel regions run (``omp_get_max_threads``, read once)."""
+    return ctypes.CFUNCTYPE(ctypes.c_int)(int(team()[MAX_THREADS]))()
