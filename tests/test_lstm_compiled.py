@@ -314,6 +314,7 @@ def test_loops_split_over_onednns_threads_give_what_one_thread_gives(monkeypatch
         W = np.ones((3, 8), np.float32)
         assert (lstm_compiled.RowSplit.make(W, 2, np.empty((2, 8), np.float32)) is None) == \
             (split == "each step's pass")
+        assert lstm_compiled.RowSplit.make(W, 1, np.empty((1, 8), np.float32)) is None  # one row
     size, options = CASES[case]
     together = _run("onednn", np.float32, size, options)
     monkeypatch.setattr(onednn, "team", lambda: None)

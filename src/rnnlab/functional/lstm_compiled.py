@@ -346,9 +346,9 @@ def _multiply_in_place(a, m):
 # its own (W packed for its row count, scratch memory and stream its own) and nothing to
 # wait for between steps: one parallel region a loop, where the per-step split above has two
 # a step (the product's and the pass's). Every thread reads all of W at every step, so this
-# serves weights that fit a core's cache (ROWS_SPLIT_BYTES; measured here, the forward loop:
-# (32,100,64,128) 1.40x, (64,100,128,256) 1.03x the per-step split; (64,100,256,512) 0.94x,
-# (16,50,1024,1024) 0.36x).
+# serves weights that fit a core's cache (ROWS_SPLIT_BYTES; measured here against the
+# per-step split: the forward loop 1.12x at (32,100,64,128), 1.04x at (64,100,128,256);
+# inference 0.94x at (64,100,256,512), a prototype 0.36x at (16,50,1024,1024)).
 ROWS_SPLIT_BYTES = 1 << 20
 # a loop's block: the team's functions, sizes, then the addresses of whole (T, N, .) arrays
 (LOOP_THREAD_NUM, LOOP_NUM_THREADS, STEPS, LOOP_ROWS, LOOP_COLUMNS, PARTS, N_PARTS,
@@ -357,6 +357,7 @@ ROWS_SPLIT_BYTES = 1 << 20
 LOOP = 20
 FIRST_ROW, END_ROW, PART_STATUS = 7, 8, 9  # a part's fields after its product's call table
 PART = 10
+FLOAT32_BYTES = 4
 
 
 @njit(**JIT)
@@ -366,7 +367,7 @@ def _rows_of(loop, field, t, part, columns):
     first, end = part[FIRST_ROW], part[END_ROW]
     if loop[field] == 0:
         return np.empty((0, 0), np.float32)
-    start = loop[field] + 4 * (t * loop[LOOP_ROWS] + first) * columns
+    start = loop[field] + FLOAT32_BYTES * (t * loop[LOOP_ROWS] + first) * columns
     return carray(float32_pointer(start), (end - first, columns))
 
 
@@ -378,7 +379,8 @@ def _forward_part(loop, part):
     G = loop[LOOP_COLUMNS]
     H = G // 4
     b = carray(float32_pointer(loop[BIAS]), (G,))
-    ah, mask, hm = _rows_of(loop, PRODUCT, 0, part, G), _rows_of(loop, MASK, 0, part, H), _rows_of(loop, MASKED, 0, part, H)
+    ah = _rows_of(loop, PRODUCT, 0, part, G)
+    mask, hm = _rows_of(loop, MASK, 0, part, H), _rows_of(loop, MASKED, 0, part, H)
     for t in range(loop[STEPS]):
         v = hm if loop[MASK] else _rows_of(loop, HIDDEN, t, part, H)
         status = run_packed(part, v.ctypes.data)
@@ -464,7 +466,8 @@ class RowSplit:
         C-contiguous float32 array (None or empty: none)."""
         loop = np.zeros(LOOP, np.int64)
         loop[[LOOP_THREAD_NUM, LOOP_NUM_THREADS]] = self._team[[onednn.THREAD_NUM, onednn.NUM_THREADS]]
-        loop[[STEPS, LOOP_ROWS, LOOP_COLUMNS, PARTS, N_PARTS]] = T, N, G, self.parts.ctypes.data, len(self.parts)
+        loop[[STEPS, LOOP_ROWS, LOOP_COLUMNS]] = T, N, G
+        loop[[PARTS, N_PARTS]] = self.parts.ctypes.data, len(self.parts)
         for field, array in arrays.items():
             if array is not None and array.size:
                 if not (array.flags.c_contiguous and array.dtype == np.float32):

@@ -44,7 +44,8 @@ DISTRIBUTION = "onednn-cpu-gomp"
 SMALLEST_PRODUCT = 1 << 20
 ENGINE_CPU, STREAM_IN_ORDER, FLOAT32, FORMAT_ANY = 1, 1, 3, 1
 QUERY_WEIGHTS_MD, QUERY_SCRATCHPAD_MD, SCRATCHPAD_USER = 131, 136, 1
-ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_SCRATCHPAD = 1, 17, 33, 80  # a reorder's "from" and "to" are SRC and DST
+# a reorder's "from" and "to" are SRC and DST
+ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_SCRATCHPAD = 1, 17, 33, 80
 Dims = ctypes.c_int64 * 12  # dnnl_dims_t
 Handle = ctypes.c_void_p
 
@@ -319,7 +320,8 @@ class PackedProduct:
         library, _, shared_stream = _computing()
         K, J = W.shape
         self._primitive, weights, scratchpad = _matmul(N, K, J)
-        self._packed, self._scratchpad = _float32_buffer(library, weights), _float32_buffer(library, scratchpad)
+        self._packed = _float32_buffer(library, weights)
+        self._scratchpad = _float32_buffer(library, scratchpad)
         source = (K, J), element_strides(W)
         plain, packed = _memory(_strided_desc(*source), W), _memory(weights, self._packed)
         _execute(_reorder(N, *source), _Arg(ARG_SRC, plain), _Arg(ARG_DST, packed))
