@@ -22,7 +22,7 @@ on every path); tests/conftest.py runs the GRU and cross-check tests on every pa
 import numpy as np
 from numba import njit
 
-from .lstm_compiled import HALF, JIT, _no_rows, _product, tanh
+from .lstm_compiled import JIT, _no_rows, _product, _sigmoid, tanh
 
 
 @njit(**JIT)
@@ -35,7 +35,7 @@ def _forward_step(a, ah, bh, hn, h_prev, h, mask, hm):
     for row in range(rows):
         ar, ahr, hnr = a[row], ah[row], hn[row]
         for k in range(2 * H):  # sigmoid(u) = 0.5 + 0.5 tanh(u/2)
-            ar[k] = HALF + HALF * tanh(HALF * (ar[k] + ahr[k] + bh[k]))
+            ar[k] = _sigmoid(ar[k] + ahr[k] + bh[k])
         ah_n, bh_n = ahr[2 * H :], bh[2 * H :]
         for j in range(H):
             hnr[j] = ah_n[j] + bh_n[j]
