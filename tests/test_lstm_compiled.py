@@ -9,7 +9,7 @@ from rnnlab.functional import backend, lstm_backward, lstm_forward, onednn
 from rnnlab.functional.lstm import fused_loops
 
 pytest.importorskip("numba")
-from rnnlab.functional import lstm_compiled, lstm_fused  # noqa: E402
+from rnnlab.functional import lstm_compiled, lstm_fused, lstm_steps, lstm_team  # noqa: E402
 
 COMPILED_PATHS = [path for path in _paths() if path != "numpy"]
 needs_onednn = pytest.mark.skipif("onednn" not in COMPILED_PATHS,
@@ -73,7 +73,7 @@ def test_float32_tanh_error_bound():
     x = np.concatenate([np.linspace(-12, 12, 1_000_001), np.logspace(-30, 1, 10_000),
                         -np.logspace(-30, 1, 10_000)]).astype(np.float32)
     y = x.copy()
-    lstm_compiled.tanh_array(y)
+    lstm_steps.tanh_array(y)
     exact = np.tanh(x.astype(np.float64))
     assert np.abs(y - exact).max() < 4e-7
     small = np.abs(x) < 1e-3
@@ -85,13 +85,13 @@ def test_float32_tanh_error_bound():
 def test_float64_tanh_is_libm():
     x = np.linspace(-20, 20, 10_001)
     y = x.copy()
-    lstm_compiled.tanh_array(y)
+    lstm_steps.tanh_array(y)
     np.testing.assert_allclose(y, np.tanh(x), rtol=1e-15, atol=0)
 
 
 def test_tanh_keeps_nan_and_saturates_at_infinity():
     y = np.array([np.nan, np.inf, -np.inf, 0.0], np.float32)
-    lstm_compiled.tanh_array(y)
+    lstm_steps.tanh_array(y)
     assert np.isnan(y[0]) and y[1] == 1 and y[2] == -1 and y[3] == 0
 
 
@@ -198,11 +198,11 @@ def test_prepare_fused_loops_compiles_the_kernels_for_a_dtype(path):
     with on_path(path):
         onednn.SMALLEST_PRODUCT = smallest  # on_path forces packing; prepare must not need it
         prepare_fused_loops(np.float32)
-    compiled = {sig[0].dtype for sig in lstm_compiled._forward_step.signatures}
+    compiled = {sig[0].dtype for sig in lstm_steps.forward_step.signatures}
     assert np.dtype(np.float32) in {np.dtype(str(d)) for d in compiled}
-    assert lstm_compiled._backward_step.signatures
+    assert lstm_steps.backward_step.signatures
     if path == "onednn":  # the loops that run whole in compiled code too
-        assert lstm_compiled._forward_packed.signatures and lstm_compiled._backward_packed.signatures
+        assert lstm_team.forward_packed.signatures and lstm_team.backward_packed.signatures
 
 
 @needs_onednn
@@ -308,17 +308,17 @@ def test_loops_split_over_onednns_threads_give_what_one_thread_gives(monkeypatch
     product of its own: bit for bit what one thread gives, forward and backward, with a
     mask and a gradient on every c."""
     if split == "each step's pass":
-        monkeypatch.setattr(lstm_compiled, "ROWS_SPLIT_BYTES", 0)
-    assert lstm_compiled._team(lstm_compiled._forward_rows, 2).size == 5  # the team serves
+        monkeypatch.setattr(lstm_team, "ROWS_SPLIT_BYTES", 0)
+    assert lstm_team.step_team(2).size == 5  # the team serves
     with on_path("onednn"):
         W = np.ones((3, 8), np.float32)
-        assert (lstm_compiled.RowSplit.make(W, 2, np.empty((2, 8), np.float32)) is None) == \
+        assert (lstm_team.RowSplit.make(W, 2, np.empty((2, 8), np.float32)) is None) == \
             (split == "each step's pass")
-        assert lstm_compiled.RowSplit.make(W, 1, np.empty((1, 8), np.float32)) is None  # one row
+        assert lstm_team.RowSplit.make(W, 1, np.empty((1, 8), np.float32)) is None  # one row
     size, options = CASES[case]
     together = _run("onednn", np.float32, size, options)
     monkeypatch.setattr(onednn, "team", lambda: None)
-    assert lstm_compiled._team(lstm_compiled._forward_rows, 2).size == 0
+    assert lstm_team.step_team(2).size == 0
     alone = _run("onednn", np.float32, size, options)
     for got, want in zip(together[0] + together[1], alone[0] + alone[1]):
         np.testing.assert_array_equal(got, want)

@@ -12,7 +12,7 @@ holding x_t Wx + bx:
     n    = tanh(a_n + r hn)
     h_t  = n + z (h_{t-1} - n)
 
-with ``lstm_compiled``'s tanh (a rational function in float32, libm's in float64). The
+with ``lstm_steps``' tanh (a rational function in float32, libm's in float64). The
 products stay on NumPy's BLAS on every path: the GRU's backward and its other GEMMs run
 there, on NumPy's threads, which oneDNN's (``onednn.py``) would take.
 
@@ -22,7 +22,7 @@ on every path); tests/conftest.py runs the GRU and cross-check tests on every pa
 import numpy as np
 from numba import njit
 
-from .lstm_compiled import JIT, _no_rows, _product, _sigmoid, tanh
+from .lstm_steps import JIT, no_rows, product, sigmoid, tanh
 
 
 @njit(**JIT)
@@ -35,14 +35,14 @@ def _forward_step(a, ah, bh, hn, h_prev, h, mask, hm):
     for row in range(rows):
         ar, ahr, hnr = a[row], ah[row], hn[row]
         for k in range(2 * H):  # sigmoid(u) = 0.5 + 0.5 tanh(u/2)
-            ar[k] = _sigmoid(ar[k] + ahr[k] + bh[k])
+            ar[k] = sigmoid(ar[k] + ahr[k] + bh[k])
         ah_n, bh_n = ahr[2 * H :], bh[2 * H :]
         for j in range(H):
             hnr[j] = ah_n[j] + bh_n[j]
         _candidate(ar[2 * H :], ar[:H], hnr)
         _update(ar[2 * H :], ar[H : 2 * H], h_prev[row], h[row])
         if mask.shape[0]:
-            _product(h[row], mask[row], hm[row])
+            product(h[row], mask[row], hm[row])
 
 
 @njit(**JIT)
@@ -64,7 +64,7 @@ def forward_loop(gates, h, hn, Wh, bh, recurrent_mask=None):
     bh (3H,). Fills gates with r, z, n, hn (T, N, H) with h_{t-1} Wh_n + bh_n and h."""
     T, N, G = gates.shape
     ah = np.empty((N, G), dtype=gates.dtype)  # hm Wh
-    mask = _no_rows(gates) if recurrent_mask is None else recurrent_mask
+    mask = no_rows(gates) if recurrent_mask is None else recurrent_mask
     hm = np.multiply(h[0], mask) if recurrent_mask is not None else mask
     for t in range(T):
         np.matmul(h[t] if recurrent_mask is None else hm, Wh, out=ah)

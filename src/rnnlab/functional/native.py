@@ -1,7 +1,7 @@
 """Calls from compiled code into C functions whose addresses arrive as data (so that
 Numba's cache keeps the kernels that make them), and raw pointers read as arrays.
 
-Used by ``lstm_compiled``'s loops on the onednn path: oneDNN's ``primitive_execute`` each
+Used by ``lstm_team``'s loops on the onednn path: oneDNN's ``primitive_execute`` each
 step, and libgomp's ``GOMP_parallel``, which runs a step's rows on oneDNN's own OpenMP
 threads (``onednn.team``).
 

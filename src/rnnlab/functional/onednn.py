@@ -300,7 +300,7 @@ def _transposed_weights_product(a, b, out):
 @functools.lru_cache(maxsize=None)
 def stream(k):
     """The k-th extra stream (0, 1, ...): one for each product that runs at the same time
-    as others, on a thread of its own (``lstm_compiled``'s loops split by rows)."""
+    as others, on a thread of its own (``lstm_team.RowSplit``)."""
     library, engine, _ = _runtime()
     return _created(library.dnnl_stream_create, engine, ctypes.c_uint(STREAM_IN_ORDER), call="stream_create")
 
@@ -357,7 +357,7 @@ class PackedProduct:
         """``out`` bound for good -> int64 [address of dnnl_memory_set_data_handle, of
         dnnl_primitive_execute, primitive, stream, args, v's memory, number of args]: what
         compiled code needs to run the product for a v of its own each step
-        (``lstm_compiled.run_packed``, under ``lock``)."""
+        (``lstm_steps.run_packed``, under ``lock``)."""
         self._bind(1, out)
         self._pointers[0] = None  # compiled code sets v's handle behind our back
         return np.array([_address(self._set_handle), _address(self._run), self._primitive.value,
@@ -378,7 +378,7 @@ def team():
     """-> int64 [address of GOMP_parallel, of omp_get_thread_num, of omp_get_num_threads,
     of omp_get_max_threads] (fields PARALLEL .. MAX_THREADS) of the OpenMP runtime oneDNN
     runs on (the libgomp its library loaded), for compiled code that splits its loops over
-    oneDNN's own threads (``lstm_compiled``); None where that runtime cannot be found."""
+    oneDNN's own threads (``lstm_team``); None where that runtime cannot be found."""
     _runtime()
     try:
         gomp = ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)

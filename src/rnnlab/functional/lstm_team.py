@@ -1,0 +1,310 @@
+"""The plain LSTM's packed loops on oneDNN's OpenMP team (``rnnlab[fast]``, the onednn
+path): the loops run whole in compiled code, each step's product on weights packed once by
+oneDNN (``onednn.PackedProduct``, run by ``lstm_steps.run_packed``), on oneDNN's own
+threads (libgomp's ``GOMP_parallel``, found by ``onednn.team``), split by rows one of two
+ways:
+
+- the whole loop (``RowSplit``): where the weights fit a core's cache (ROWS_SPLIT_BYTES),
+  each thread runs the whole loop on its rows with a product of its own: nothing to wait
+  for between steps;
+- each step (``forward_packed``, ``backward_packed``): otherwise each step's product runs
+  on all threads, then the step's pass, each thread its rows (``step_team``).
+
+Each thread reaches its arrays through a block of int64 (addresses, sizes, flags) that a
+Numba ``cfunc`` reads with ``carray``.
+
+Tests: tests/test_lstm_compiled.py (either split bit for bit what one thread gives,
+forward and backward, with a mask and a gradient on every c).
+"""
+import numpy as np
+from numba import carray, cfunc, njit, types
+
+from . import onednn
+from .backend import packed_products_serve
+from .lstm_steps import JIT, backward_step, forward_step, multiply_in_place, run_packed
+from .native import c_call0, c_call4, float32_pointer, int64_pointer
+
+
+# A step's pass split over oneDNN's OpenMP threads: the loop fills a block of int64 (the
+# step's array addresses, sizes, flags, the team's functions), libgomp's GOMP_parallel runs
+# a ``*_rows`` cfunc on every thread of the team with it, and each thread takes its share of
+# the rows (measured here: the forward loop 11-18% faster, bit for bit the same numbers).
+N_ROWS, COLUMNS, HAS_EXTRA, THREAD_NUM, NUM_THREADS = 9, 10, 11, 12, 13  # the block's fields
+BLOCK = 14  # fields 0-8: array addresses, each step's own where the step changes them
+ROWS_FUNCTION = onednn.MAX_THREADS + 1  # the team's field after ``onednn.team()``'s
+ROWS_SIGNATURE = types.void(types.voidptr)
+CFUNC = dict(cache=True, error_model="numpy", fastmath=JIT["fastmath"])
+
+
+@njit(**JIT)
+def _share(block):
+    """-> (first row, end row) of this thread's share of the block's rows."""
+    thread, threads, rows = c_call0(block[THREAD_NUM]), c_call0(block[NUM_THREADS]), block[N_ROWS]
+    return thread * rows // threads, (thread + 1) * rows // threads
+
+
+@njit(**JIT)
+def _view(block, field, columns):
+    """The (rows, columns) float32 array at the block's address ``field``."""
+    return carray(float32_pointer(block[field]), (block[N_ROWS], columns))
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _forward_rows(data):
+    """This thread's rows of ``forward_step``: block fields a, b, ah, c_prev, c, tanh_c
+    (0: none kept), h, mask, hm; HAS_EXTRA: a mask."""
+    block = carray(int64_pointer(data), BLOCK)
+    G = block[COLUMNS]
+    H = G // 4
+    start, end = _share(block)
+    b = carray(float32_pointer(block[1]), (G,))
+    rows = slice(start, end)
+    mask = _view(block, 7, H)[rows] if block[HAS_EXTRA] else np.empty((0, 0), np.float32)
+    hm = _view(block, 8, H)[rows] if block[HAS_EXTRA] else mask
+    tanh_c = _view(block, 5, H)[rows] if block[5] else np.empty((0, 0), np.float32)
+    forward_step(_view(block, 0, G)[rows], b, _view(block, 2, G)[rows], _view(block, 3, H)[rows],
+                 _view(block, 4, H)[rows], tanh_c, _view(block, 6, H)[rows], mask, hm)
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _backward_rows(data):
+    """This thread's rows of ``backward_step``: block fields gates, c_prev, tanh_c, dh
+    (upstream), dh_next, dc, dc_t, da; HAS_EXTRA: a dc_t."""
+    block = carray(int64_pointer(data), BLOCK)
+    G = block[COLUMNS]
+    H = G // 4
+    start, end = _share(block)
+    rows = slice(start, end)
+    dc_t = _view(block, 6, H)[rows] if block[HAS_EXTRA] else np.empty((0, 0), np.float32)
+    backward_step(_view(block, 0, G)[rows], _view(block, 1, H)[rows], _view(block, 2, H)[rows],
+                  _view(block, 3, H)[rows], _view(block, 4, H)[rows], _view(block, 5, H)[rows],
+                  dc_t, _view(block, 7, G)[rows])
+
+
+@njit(**JIT)
+def _block(team, rows, columns, has_extra):
+    """A step block with its fixed fields set."""
+    block = np.zeros(BLOCK, np.int64)
+    block[N_ROWS], block[COLUMNS], block[HAS_EXTRA] = rows, columns, has_extra
+    block[THREAD_NUM], block[NUM_THREADS] = team[onednn.THREAD_NUM], team[onednn.NUM_THREADS]
+    return block
+
+
+@njit(**JIT)
+def _on_team(team, block):
+    """GOMP_parallel(the team's rows function, block, all threads, no flags)."""
+    c_call4(team[onednn.PARALLEL], team[ROWS_FUNCTION], np.int64(block.ctypes.data), np.int64(0),
+            np.int64(0))
+
+
+@njit(**JIT)
+def forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call, team):
+    """The forward loop with each step's product run by ``run_packed`` -> a status; each
+    step's pass on oneDNN's threads (``team``: ``step_team(N)``; empty: on this thread).
+    tanh_c (T, 0, 0): nothing kept."""
+    N, G = ah.shape
+    block = _block(team, N, G, mask.shape[0] > 0) if team.size else np.empty(0, np.int64)
+    if team.size:
+        block[1], block[2] = b.ctypes.data, ah.ctypes.data
+        block[7], block[8] = mask.ctypes.data, hm.ctypes.data
+    for t in range(gates.shape[0]):
+        status = run_packed(call, (h[t] if mask.shape[0] == 0 else hm).ctypes.data)
+        if status:
+            return status
+        if team.size:
+            block[0], block[3], block[4] = gates[t].ctypes.data, c[t].ctypes.data, c[t + 1].ctypes.data
+            block[5] = tanh_c[t].ctypes.data if tanh_c.shape[1] else 0
+            block[6] = h[t + 1].ctypes.data
+            _on_team(team, block)
+        else:
+            forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
+    return 0
+
+
+@njit(**JIT)
+def backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call, team):
+    """The backward loop with each step's product (da_t Wh^T -> dh) run by
+    ``run_packed`` -> a status; each step's pass on oneDNN's threads as in
+    ``forward_packed`` (``team``: ``step_team(N, backward=True)``). dc_tm (T, 0, 0) when
+    there is none."""
+    N, G = da.shape[1], da.shape[2]
+    has_dc = dc_tm.shape[1] > 0
+    block = _block(team, N, G, has_dc) if team.size else np.empty(0, np.int64)
+    if team.size:
+        block[4], block[5] = dh.ctypes.data, dc.ctypes.data
+    for t in range(gates.shape[0] - 1, -1, -1):
+        if team.size:
+            block[0], block[1], block[2] = gates[t].ctypes.data, c[t].ctypes.data, tanh_c[t].ctypes.data
+            block[3], block[7] = dh_tm[t].ctypes.data, da[t].ctypes.data
+            block[6] = dc_tm[t].ctypes.data if has_dc else 0
+            _on_team(team, block)
+        else:
+            backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc, dc_tm[t], da[t])
+        status = run_packed(call, da[t].ctypes.data)
+        if status:
+            return status
+        if mask.shape[0]:
+            for r in range(dh.shape[0]):
+                multiply_in_place(dh[r], mask[r])
+    return 0
+
+
+# A loop split by rows: each row of the batch runs its own recurrence, so each thread of
+# oneDNN's team runs the whole loop on its share of the rows (its "part"), with a product of
+# its own (W packed for its row count, scratch memory and stream its own) and nothing to
+# wait for between steps: one parallel region a loop, where the per-step split above has two
+# a step (the product's and the pass's). Every thread reads all of W at every step, so this
+# serves weights that fit a core's cache (ROWS_SPLIT_BYTES; measured here against the
+# per-step split: the forward loop 1.12x at (32,100,64,128), 1.04x at (64,100,128,256);
+# inference 0.94x at (64,100,256,512), a prototype 0.36x at (16,50,1024,1024)).
+ROWS_SPLIT_BYTES = 1 << 20
+# a loop's block: the team's functions, sizes, then the addresses of whole (T, N, .) arrays
+(LOOP_THREAD_NUM, LOOP_NUM_THREADS, STEPS, LOOP_ROWS, LOOP_COLUMNS, PARTS, N_PARTS,
+ GATES, BIAS, CELLS, TANH_C, HIDDEN, PRODUCT, MASK, MASKED, UPSTREAM, GRADIENT, CELL_GRADIENT,
+ CELL_GRADIENTS, GATE_GRADIENTS) = range(20)
+LOOP = 20
+FIRST_ROW, END_ROW, PART_STATUS = 7, 8, 9  # a part's fields after its product's call table
+PART = 10
+FLOAT32_BYTES = 4
+
+
+@njit(**JIT)
+def _rows_of(loop, field, t, part, columns):
+    """Step t's rows of this part of the (T, N, columns) float32 array at the loop's
+    address ``field`` (0: none, an empty array)."""
+    first, end = part[FIRST_ROW], part[END_ROW]
+    if loop[field] == 0:
+        return np.empty((0, 0), np.float32)
+    start = loop[field] + FLOAT32_BYTES * (t * loop[LOOP_ROWS] + first) * columns
+    return carray(float32_pointer(start), (end - first, columns))
+
+
+@njit(**JIT)
+def _forward_part(loop, part):
+    """This part's rows through every step of ``forward_packed``'s loop -> a status. The
+    loop's fields: gates, b, c, tanh_c (0: none kept), h, ah (N, 4H), mask, hm (N, H; 0:
+    no mask)."""
+    G = loop[LOOP_COLUMNS]
+    H = G // 4
+    b = carray(float32_pointer(loop[BIAS]), (G,))
+    ah = _rows_of(loop, PRODUCT, 0, part, G)
+    mask, hm = _rows_of(loop, MASK, 0, part, H), _rows_of(loop, MASKED, 0, part, H)
+    for t in range(loop[STEPS]):
+        v = hm if loop[MASK] else _rows_of(loop, HIDDEN, t, part, H)
+        status = run_packed(part, v.ctypes.data)
+        if status:
+            return status
+        forward_step(_rows_of(loop, GATES, t, part, G), b, ah, _rows_of(loop, CELLS, t, part, H),
+                     _rows_of(loop, CELLS, t + 1, part, H), _rows_of(loop, TANH_C, t, part, H),
+                     _rows_of(loop, HIDDEN, t + 1, part, H), mask, hm)
+    return 0
+
+
+@njit(**JIT)
+def _backward_part(loop, part):
+    """This part's rows through every step of ``backward_packed``'s loop -> a status. The
+    loop's fields: gates, c, tanh_c, dh_tm (UPSTREAM), dh (N, H), dc (N, H), dc_tm (0:
+    none), da, mask (0: none)."""
+    G = loop[LOOP_COLUMNS]
+    H = G // 4
+    dh, dc = _rows_of(loop, GRADIENT, 0, part, H), _rows_of(loop, CELL_GRADIENT, 0, part, H)
+    mask = _rows_of(loop, MASK, 0, part, H)
+    for t in range(loop[STEPS] - 1, -1, -1):
+        da = _rows_of(loop, GATE_GRADIENTS, t, part, G)
+        backward_step(_rows_of(loop, GATES, t, part, G), _rows_of(loop, CELLS, t, part, H),
+                      _rows_of(loop, TANH_C, t, part, H), _rows_of(loop, UPSTREAM, t, part, H), dh, dc,
+                      _rows_of(loop, CELL_GRADIENTS, t, part, H), da)
+        status = run_packed(part, da.ctypes.data)
+        if status:
+            return status
+        for r in range(mask.shape[0]):
+            multiply_in_place(dh[r], mask[r])
+    return 0
+
+
+@njit(**JIT)
+def _run_parts(data, backward):
+    """This thread's parts of the loop at ``data``, each through ``_forward_part`` or
+    ``_backward_part``; a failure's status in its part's PART_STATUS."""
+    loop = carray(int64_pointer(data), LOOP)
+    parts = carray(int64_pointer(loop[PARTS]), (loop[N_PARTS], PART))
+    thread, threads = c_call0(loop[LOOP_THREAD_NUM]), c_call0(loop[LOOP_NUM_THREADS])
+    for k in range(thread, loop[N_PARTS], threads):
+        parts[k][PART_STATUS] = _backward_part(loop, parts[k]) if backward else _forward_part(loop, parts[k])
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _forward_parts(data):
+    """GOMP_parallel's function for a forward loop split by rows."""
+    _run_parts(data, False)
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _backward_parts(data):
+    """GOMP_parallel's function for a backward loop split by rows."""
+    _run_parts(data, True)
+
+
+class RowSplit:
+    """A loop's per-step product v W (out (N, J) = v (N, K) W) split by rows over oneDNN's
+    team: one part a thread, each with W packed for its rows and out's rows bound; None
+    from ``make`` where the split does not serve (see ROWS_SPLIT_BYTES)."""
+
+    @classmethod
+    def make(cls, W, N, out):
+        team = onednn.team()
+        if (team is None or N < 2 or W.nbytes > ROWS_SPLIT_BYTES or not packed_products_serve(W)
+                or N * W.size < onednn.SMALLEST_PRODUCT or onednn.element_strides(W) is None):
+            return None
+        return cls(W, N, out, team)
+
+    def __init__(self, W, N, out, team):
+        parts = min(N, onednn.team_size())
+        bounds = [k * N // parts for k in range(parts + 1)]
+        self._products = [onednn.PackedProduct(W, end - first, on_stream=onednn.stream(k))
+                          for k, (first, end) in enumerate(zip(bounds, bounds[1:]))]
+        self.parts = np.array([[*product.call_table(out[first:end]), first, end, 0]
+                               for product, first, end in zip(self._products, bounds, bounds[1:])],
+                              np.int64)
+        self._team = team
+
+    def run(self, backward, T, N, G, arrays):
+        """Run the forward or the backward loop on every part, T steps of N rows and G gate
+        columns; ``arrays``: loop field -> its C-contiguous float32 array (None or empty:
+        none)."""
+        function = _backward_parts if backward else _forward_parts
+        loop = np.zeros(LOOP, np.int64)
+        loop[[LOOP_THREAD_NUM, LOOP_NUM_THREADS]] = self._team[[onednn.THREAD_NUM, onednn.NUM_THREADS]]
+        loop[[STEPS, LOOP_ROWS, LOOP_COLUMNS]] = T, N, G
+        loop[[PARTS, N_PARTS]] = self.parts.ctypes.data, len(self.parts)
+        for field, array in arrays.items():
+            if array is not None and array.size:
+                if not (array.flags.c_contiguous and array.dtype == np.float32):
+                    raise ValueError("a loop split by rows reads C-contiguous float32 arrays")
+                loop[field] = array.ctypes.data
+        self.parts[:, PART_STATUS] = 0
+        with onednn.lock:
+            _parallel(self._team[onednn.PARALLEL], function.address, loop, len(self.parts))
+        checked(next((status for status in self.parts[:, PART_STATUS] if status), 0))
+
+
+@njit(**JIT)
+def _parallel(parallel, function, block, threads):
+    """GOMP_parallel(function, block, threads, no flags)."""
+    c_call4(parallel, function, np.int64(block.ctypes.data), np.int64(threads), np.int64(0))
+
+
+def checked(status):
+    """Raise OneDNNError for a failed primitive_execute's status."""
+    if status:
+        raise onednn.OneDNNError(f"oneDNN: primitive_execute failed with status {status}")
+
+
+def step_team(N, backward=False):
+    """-> what the packed loops need to split each step's pass over N rows over oneDNN's
+    OpenMP threads (``forward_packed``'s and ``backward_packed``'s ``team``); empty (the
+    pass on this thread) for one row or where the runtime is not found."""
+    functions = onednn.team()
+    if functions is None or N < 2:
+        return np.empty(0, np.int64)
+    return np.append(functions, np.int64((_backward_rows if backward else _forward_rows).address))
