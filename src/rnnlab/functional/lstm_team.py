@@ -91,10 +91,9 @@ def _block(team, rows, columns, has_extra):
 
 
 @njit(**JIT)
-def _on_team(team, block):
-    """GOMP_parallel(the team's rows function, block, all threads, no flags)."""
-    c_call4(team[onednn.PARALLEL], team[ROWS_FUNCTION], np.int64(block.ctypes.data), np.int64(0),
-            np.int64(0))
+def _parallel(parallel, function, block, threads):
+    """GOMP_parallel(function, block, threads (0: all), no flags)."""
+    c_call4(parallel, function, np.int64(block.ctypes.data), np.int64(threads), np.int64(0))
 
 
 @njit(**JIT)
@@ -115,7 +114,7 @@ def forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call, team):
             block[0], block[3], block[4] = gates[t].ctypes.data, c[t].ctypes.data, c[t + 1].ctypes.data
             block[5] = tanh_c[t].ctypes.data if tanh_c.shape[1] else 0
             block[6] = h[t + 1].ctypes.data
-            _on_team(team, block)
+            _parallel(team[onednn.PARALLEL], team[ROWS_FUNCTION], block, 0)
         else:
             forward_step(gates[t], b, ah, c[t], c[t + 1], tanh_c[t], h[t + 1], mask, hm)
     return 0
@@ -137,7 +136,7 @@ def backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call, team
             block[0], block[1], block[2] = gates[t].ctypes.data, c[t].ctypes.data, tanh_c[t].ctypes.data
             block[3], block[7] = dh_tm[t].ctypes.data, da[t].ctypes.data
             block[6] = dc_tm[t].ctypes.data if has_dc else 0
-            _on_team(team, block)
+            _parallel(team[onednn.PARALLEL], team[ROWS_FUNCTION], block, 0)
         else:
             backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc, dc_tm[t], da[t])
         status = run_packed(call, da[t].ctypes.data)
@@ -286,12 +285,6 @@ class RowSplit:
         with onednn.lock:
             _parallel(self._team[onednn.PARALLEL], function.address, loop, len(self.parts))
         checked(next((status for status in self.parts[:, PART_STATUS] if status), 0))
-
-
-@njit(**JIT)
-def _parallel(parallel, function, block, threads):
-    """GOMP_parallel(function, block, threads, no flags)."""
-    c_call4(parallel, function, np.int64(block.ctypes.data), np.int64(threads), np.int64(0))
 
 
 def checked(status):
