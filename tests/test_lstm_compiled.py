@@ -325,6 +325,43 @@ def test_loops_split_over_onednns_threads_give_what_one_thread_gives(monkeypatch
 
 
 @needs_onednn
+@pytest.mark.parametrize("N,T,D,H", [(2, 7, 3, 5), (5, 9, 4, 6), (3, 0, 2, 4), (32, 12, 64, 128)])
+def test_inference_split_by_rows_equals_the_forward(monkeypatch, N, T, D, H):
+    """On the onednn path lstm_inference runs one loop split by rows whose parts project
+    their own inputs ([x_t, h_{t-1}] [Wx; Wh] a step): lstm_forward's outputs and final
+    state, with c0 and without, parts of unequal rows, no step at all."""
+    from rnnlab.functional import lstm_inference
+
+    served = []
+    real = lstm_compiled.inference
+    monkeypatch.setattr(lstm_compiled, "inference", lambda *a: served.append(real(*a)) or served[-1])
+    rng = np.random.default_rng(5)
+    rand = lambda *shape, scale=1.0: (rng.standard_normal(shape) * scale).astype(np.float32)  # noqa: E731
+    x, h0, c0 = rand(N, T, D), rand(N, H), rand(N, H)
+    Wx, Wh, b = rand(D, 4 * H, scale=D**-0.5), rand(H, 4 * H, scale=H**-0.5), rand(4 * H)
+    with on_path("onednn"):
+        for c_0 in (c0, None):
+            want, cache = lstm_forward(x, h0, Wx, Wh, b, c_0)
+            got, (h_T, c_T) = lstm_inference(x, h0, Wx, Wh, b, c_0)
+            assert got.dtype == h_T.dtype == c_T.dtype == np.float32 and got.shape == want.shape
+            assert _largest_relative(got, want) < 1e-6 if T else got.size == 0
+            assert _largest_relative(h_T, cache.final_h) < 1e-6
+            assert _largest_relative(c_T, cache.final_c) < 1e-6
+    assert len(served) == 2 and all(done is not None for done in served)
+
+
+@needs_onednn
+@pytest.mark.parametrize("K,G,N,fits", [(64, 512, 32, True), (384, 1024, 64, True),
+                                        (512, 1024, 16, True), (512, 1024, 14, False),
+                                        (520, 1024, 64, False), (3, 8, 1, False)])
+def test_inference_splits_by_rows_weights_that_fit_for_the_rows_of_a_part(monkeypatch, K, G, N, fits):
+    """[Wx; Wh] up to 2 MiB in float32, and at most 256 KiB for each row of a part (here
+    two parts): (512, 1024) is 2 MiB, enough for 16 rows, not for 14; one row never splits."""
+    monkeypatch.setattr(onednn, "team_size", lambda: 2)
+    assert lstm_team.inference_split_fits(K, G, N) == fits
+
+
+@needs_onednn
 def test_threads_running_the_onednn_path_at_once_get_what_one_thread_gets():
     """oneDNN runs one call at a time (``onednn.lock``): with a stream per thread and no
     lock, rows of these results came out wrong once in a CI run."""

@@ -16,9 +16,11 @@ import numpy as np
 from . import onednn
 from .backend import packed_products_serve
 from .lstm_steps import backward_step, forward_step, no_rows
-from .lstm_team import (BIAS, CELL_GRADIENT, CELL_GRADIENTS, CELLS, GATE_GRADIENTS, GATES,
-                        GRADIENT, HIDDEN, MASK, MASKED, PRODUCT, TANH_C, UPSTREAM, RowSplit,
-                        backward_packed, checked, forward_packed, step_team)
+from .lstm_team import (BACKWARD, BIAS, CELL_GRADIENT, CELL_GRADIENTS, CELLS, FORWARD,
+                        GATE_GRADIENTS, GATES, GRADIENT, HIDDEN, INFERENCE, INFERENCE_SPLIT_BYTES,
+                        INPUTS, MASK, MASKED, OUTPUTS, PRODUCT, STEP_INPUTS, TANH_C, UPSTREAM,
+                        RowSplit, backward_packed, checked, forward_packed, inference_split_fits,
+                        step_team)
 
 
 def matmul(a, b):
@@ -58,7 +60,7 @@ def forward_steps(Wh, N, recurrent_mask=None):
         if recurrent_mask is not None:
             np.multiply(h[0], mask, out=hm)
         if split is not None:
-            return split.run(False, gates.shape[0], N, gates.shape[2], {
+            return split.run(FORWARD, gates.shape[0], N, gates.shape[2], {
                 GATES: gates, BIAS: np.ascontiguousarray(b), CELLS: c, TANH_C: tanh_c, HIDDEN: h,
                 PRODUCT: ah, MASK: mask, MASKED: hm})
         if packed:
@@ -81,7 +83,7 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
     mask = none if recurrent_mask is None else np.ascontiguousarray(recurrent_mask)
     split = RowSplit.make(Wh.T, dh.shape[0], dh)  # BLAS and oneDNN read the transposed view
     if split is not None:
-        split.run(True, gates.shape[0], dh.shape[0], gates.shape[2], {
+        split.run(BACKWARD, gates.shape[0], dh.shape[0], gates.shape[2], {
             GATES: gates, CELLS: c, TANH_C: tanh_c, UPSTREAM: dh_tm, GRADIENT: dh, CELL_GRADIENT: dc,
             CELL_GRADIENTS: dc_tm, GATE_GRADIENTS: da, MASK: mask})
         return da, dh, dc
@@ -100,6 +102,28 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
         if recurrent_mask is not None:
             dh *= recurrent_mask
     return da, dh, dc
+
+
+def inference(x, h0, c0, Wx, Wh, b):
+    """``lstm.lstm_inference`` of the plain cell in one loop split by rows that projects
+    its own inputs (``lstm_team``, the onednn path): x (N, T, D), h0 (N, H), c0 (N, H) or
+    None -> (y (N, T, H), (h_T, c_T)); None where that split does not serve."""
+    (N, T, D), (H, G) = x.shape, Wh.shape
+    if not (packed_products_serve(x, Wx, Wh) and inference_split_fits(D + H, G, N)):
+        return None
+    ah = np.empty((N, G), np.float32)  # [x_t, h_{t-1}] [Wx; Wh]
+    split = RowSplit.make(np.concatenate((Wx, Wh)), N, ah, most_bytes=INFERENCE_SPLIT_BYTES)
+    if split is None:
+        return None
+    v = np.empty((N, D + H), np.float32)  # [x_t, h_{t-1}]
+    c = np.zeros((2, N, H), np.float32)  # c_{t-1}, c_t
+    v[:, D:] = h0
+    if c0 is not None:
+        c[0] = c0
+    y = np.empty((N, T, H), np.float32)
+    split.run(INFERENCE, T, N, G, {INPUTS: np.ascontiguousarray(x), OUTPUTS: y, STEP_INPUTS: v,
+                                   PRODUCT: ah, CELLS: c, BIAS: np.ascontiguousarray(b)}, D)
+    return y, (v[:, D:].copy(), c[T % 2].copy())
 
 
 def stepper(Wx, Wh, b, N):

@@ -6,7 +6,8 @@ ways:
 
 - the whole loop (``RowSplit``): where the weights fit a core's cache (ROWS_SPLIT_BYTES),
   each thread runs the whole loop on its rows with a product of its own: nothing to wait
-  for between steps;
+  for between steps; inference's loop projects its own inputs that way too (each step
+  [x_t, h_{t-1}] [Wx; Wh], ``inference_split_fits``);
 - each step (``forward_packed``, ``backward_packed``): otherwise each step's product runs
   on all threads, then the step's pass, each thread its rows (``step_team``).
 
@@ -21,7 +22,7 @@ from numba import carray, cfunc, njit, types
 
 from . import onednn
 from .backend import packed_products_serve
-from .lstm_steps import JIT, backward_step, forward_step, multiply_in_place, run_packed
+from .lstm_steps import JIT, backward_step, forward_step, multiply_in_place, run_packed, state_row
 from .native import c_call0, c_call4, float32_pointer, int64_pointer
 
 
@@ -158,10 +159,11 @@ def backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call, team
 # inference 0.94x at (64,100,256,512), a prototype 0.36x at (16,50,1024,1024)).
 ROWS_SPLIT_BYTES = 1 << 20
 # a loop's block: the team's functions, sizes, then the addresses of whole (T, N, .) arrays
-(LOOP_THREAD_NUM, LOOP_NUM_THREADS, STEPS, LOOP_ROWS, LOOP_COLUMNS, PARTS, N_PARTS,
+(LOOP_THREAD_NUM, LOOP_NUM_THREADS, STEPS, LOOP_ROWS, LOOP_COLUMNS, PARTS, N_PARTS, INPUT_SIZE,
  GATES, BIAS, CELLS, TANH_C, HIDDEN, PRODUCT, MASK, MASKED, UPSTREAM, GRADIENT, CELL_GRADIENT,
- CELL_GRADIENTS, GATE_GRADIENTS) = range(20)
-LOOP = 20
+ CELL_GRADIENTS, GATE_GRADIENTS, INPUTS, OUTPUTS, STEP_INPUTS) = range(24)
+LOOP = 24
+FORWARD, BACKWARD, INFERENCE = range(3)  # the loops a RowSplit runs
 FIRST_ROW, END_ROW, PART_STATUS = 7, 8, 9  # a part's fields after its product's call table
 PART = 10
 FLOAT32_BYTES = 4
@@ -222,37 +224,111 @@ def _backward_part(loop, part):
 
 
 @njit(**JIT)
-def _run_parts(data, backward):
-    """This thread's parts of the loop at ``data``, each through ``_forward_part`` or
-    ``_backward_part``; a failure's status in its part's PART_STATUS."""
+def _inference_part(loop, part):
+    """This part's rows through every step of an inference loop that projects its own
+    inputs -> a status. Each step: v = [x_t, h_{t-1}] (its rows), ah = v [Wx; Wh] (the
+    part's product), c_t and h_t from b + ah (``state_row``), h_t into v (the next step's
+    h_{t-1}) and into y. The loop's fields: x (N, T, D) and y (N, T, H) batch-first, v
+    (N, D + H) holding h_0, ah (N, 4H), c (2, N, H) holding c_0 (c_t in c[t % 2]), b."""
+    T, N, G, D = loop[STEPS], loop[LOOP_ROWS], loop[LOOP_COLUMNS], loop[INPUT_SIZE]
+    H = G // 4
+    first, end = part[FIRST_ROW], part[END_ROW]
+    x = carray(float32_pointer(loop[INPUTS]), (N, T, D))
+    y = carray(float32_pointer(loop[OUTPUTS]), (N, T, H))
+    v = carray(float32_pointer(loop[STEP_INPUTS]), (N, D + H))
+    ah = carray(float32_pointer(loop[PRODUCT]), (N, G))
+    c = carray(float32_pointer(loop[CELLS]), (2, N, H))
+    b = carray(float32_pointer(loop[BIAS]), (G,))
+    for t in range(T):
+        for n in range(first, end):
+            _copy(x[n, t], v[n, :D])
+        status = run_packed(part, v[first:end].ctypes.data)
+        if status:
+            return status
+        c_prev, c_t = c[t % 2], c[(t + 1) % 2]
+        for n in range(first, end):
+            h = v[n, D:]
+            state_row(b, ah[n], c_prev[n], c_t[n], h)
+            _copy(h, y[n, t])
+    return 0
+
+
+@njit(inline="always", **JIT)
+def _copy(a, out):
+    """out[:] = a; inlined where it is called (as a call, the inference loop ran 5x slower)."""
+    for j in range(a.size):
+        out[j] = a[j]
+
+
+@njit(**JIT)
+def _run_parts(data, loop_kind):
+    """This thread's parts of the loop at ``data``, each through ``_forward_part``,
+    ``_backward_part`` or ``_inference_part``; a failure's status in its part's PART_STATUS."""
     loop = carray(int64_pointer(data), LOOP)
     parts = carray(int64_pointer(loop[PARTS]), (loop[N_PARTS], PART))
     thread, threads = c_call0(loop[LOOP_THREAD_NUM]), c_call0(loop[LOOP_NUM_THREADS])
     for k in range(thread, loop[N_PARTS], threads):
-        parts[k][PART_STATUS] = _backward_part(loop, parts[k]) if backward else _forward_part(loop, parts[k])
+        if loop_kind == FORWARD:
+            parts[k][PART_STATUS] = _forward_part(loop, parts[k])
+        elif loop_kind == BACKWARD:
+            parts[k][PART_STATUS] = _backward_part(loop, parts[k])
+        else:
+            parts[k][PART_STATUS] = _inference_part(loop, parts[k])
 
 
 @cfunc(ROWS_SIGNATURE, **CFUNC)
 def _forward_parts(data):
     """GOMP_parallel's function for a forward loop split by rows."""
-    _run_parts(data, False)
+    _run_parts(data, FORWARD)
 
 
 @cfunc(ROWS_SIGNATURE, **CFUNC)
 def _backward_parts(data):
     """GOMP_parallel's function for a backward loop split by rows."""
-    _run_parts(data, True)
+    _run_parts(data, BACKWARD)
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _inference_parts(data):
+    """GOMP_parallel's function for an inference loop split by rows."""
+    _run_parts(data, INFERENCE)
+
+
+PARTS_FUNCTIONS = (_forward_parts, _backward_parts, _inference_parts)  # by loop kind
+
+# Inference's loop split by rows projects its own inputs: each part's product multiplies
+# [x_t, h_{t-1}] by [Wx; Wh], with no gate buffer for all steps, no time-major copy of x
+# and h_t written straight into y. Measured here against the stretches (the input
+# projection one GEMM a stretch, then the loop): (32,100,64,128) 1.25x, (64,100,128,256)
+# 1.13x, (32,100,256,256) 1.17x, (8,100,64,128) 1.7x; no gain at [Wx; Wh] of 6-8 MiB
+# ((64,100,256,512), (32,100,512,512)); slower where a part has few rows for the weights
+# it reads each step: (4,100,256,256) 2 MiB for 2 rows 0.7x, (16,100,512,512) 8 MiB for 8
+# rows 0.75x. So: [Wx; Wh] up to INFERENCE_SPLIT_BYTES, and at most INFERENCE_BYTES_A_ROW
+# for each row of a part.
+INFERENCE_SPLIT_BYTES = 2 << 20
+INFERENCE_BYTES_A_ROW = 256 << 10
+
+
+def inference_split_fits(K, G, N):
+    """Whether inference's loop split by rows serves weights [Wx; Wh] (K, G) in float32
+    for N rows (``RowSplit.make`` decides the rest)."""
+    if onednn.team() is None or N < 2:
+        return False
+    nbytes = FLOAT32_BYTES * K * G
+    return nbytes <= min(INFERENCE_SPLIT_BYTES, INFERENCE_BYTES_A_ROW * (N // min(N, onednn.team_size())))
 
 
 class RowSplit:
     """A loop's per-step product v W (out (N, J) = v (N, K) W) split by rows over oneDNN's
     team: one part a thread, each with W packed for its rows and out's rows bound; None
-    from ``make`` where the split does not serve (see ROWS_SPLIT_BYTES)."""
+    from ``make`` where the split does not serve (W above ``most_bytes``, by default
+    ROWS_SPLIT_BYTES)."""
 
     @classmethod
-    def make(cls, W, N, out):
+    def make(cls, W, N, out, most_bytes=None):
         team = onednn.team()
-        if (team is None or N < 2 or W.nbytes > ROWS_SPLIT_BYTES or not packed_products_serve(W)
+        most_bytes = ROWS_SPLIT_BYTES if most_bytes is None else most_bytes
+        if (team is None or N < 2 or W.nbytes > most_bytes or not packed_products_serve(W)
                 or N * W.size < onednn.SMALLEST_PRODUCT or onednn.element_strides(W) is None):
             return None
         return cls(W, N, out, team)
@@ -267,14 +343,14 @@ class RowSplit:
                               np.int64)
         self._team = team
 
-    def run(self, backward, T, N, G, arrays):
-        """Run the forward or the backward loop on every part, T steps of N rows and G gate
-        columns; ``arrays``: loop field -> its C-contiguous float32 array (None or empty:
-        none)."""
-        function = _backward_parts if backward else _forward_parts
+    def run(self, loop_kind, T, N, G, arrays, D=0):
+        """Run the FORWARD, BACKWARD or INFERENCE loop on every part, T steps of N rows and
+        G gate columns (D inputs: inference); ``arrays``: loop field -> its C-contiguous
+        float32 array (None or empty: none)."""
+        function = PARTS_FUNCTIONS[loop_kind]
         loop = np.zeros(LOOP, np.int64)
         loop[[LOOP_THREAD_NUM, LOOP_NUM_THREADS]] = self._team[[onednn.THREAD_NUM, onednn.NUM_THREADS]]
-        loop[[STEPS, LOOP_ROWS, LOOP_COLUMNS]] = T, N, G
+        loop[[STEPS, LOOP_ROWS, LOOP_COLUMNS, INPUT_SIZE]] = T, N, G, D
         loop[[PARTS, N_PARTS]] = self.parts.ctypes.data, len(self.parts)
         for field, array in arrays.items():
             if array is not None and array.size:
