@@ -325,16 +325,21 @@ def test_loops_split_over_onednns_threads_give_what_one_thread_gives(monkeypatch
 
 
 @needs_onednn
+@pytest.mark.parametrize("split", ["rows", "each step"])
 @pytest.mark.parametrize("N,T,D,H", [(2, 7, 3, 5), (5, 9, 4, 6), (3, 0, 2, 4), (32, 12, 64, 128)])
-def test_inference_split_by_rows_equals_the_forward(monkeypatch, N, T, D, H):
-    """On the onednn path lstm_inference runs one loop split by rows whose parts project
-    their own inputs ([x_t, h_{t-1}] [Wx; Wh] a step): lstm_forward's outputs and final
-    state, with c0 and without, parts of unequal rows, no step at all."""
+def test_inference_projecting_its_own_inputs_equals_the_forward(monkeypatch, split, N, T, D, H):
+    """On the onednn path lstm_inference runs one loop that projects its own inputs
+    ([x_t, h_{t-1}] [Wx; Wh] a step), split by rows (each part its own product) or each
+    step split: lstm_forward's outputs and final state, with c0 and without, parts of
+    unequal rows, no step at all."""
     from rnnlab.functional import lstm_inference
 
-    served = []
-    real = lstm_compiled.inference
+    if split == "each step":
+        monkeypatch.setattr(lstm_team, "INFERENCE_SPLIT_BYTES", 0)
+    served, stepped = [], []
+    real, real_packed = lstm_compiled.inference, lstm_compiled.inference_packed
     monkeypatch.setattr(lstm_compiled, "inference", lambda *a: served.append(real(*a)) or served[-1])
+    monkeypatch.setattr(lstm_compiled, "inference_packed", lambda *a: stepped.append(1) or real_packed(*a))
     rng = np.random.default_rng(5)
     rand = lambda *shape, scale=1.0: (rng.standard_normal(shape) * scale).astype(np.float32)  # noqa: E731
     x, h0, c0 = rand(N, T, D), rand(N, H), rand(N, H)
@@ -348,6 +353,29 @@ def test_inference_split_by_rows_equals_the_forward(monkeypatch, N, T, D, H):
             assert _largest_relative(h_T, cache.final_h) < 1e-6
             assert _largest_relative(c_T, cache.final_c) < 1e-6
     assert len(served) == 2 and all(done is not None for done in served)
+    assert len(stepped) == (2 if split == "each step" else 0)
+
+
+@needs_onednn
+def test_inference_above_its_weight_bound_runs_the_stretches(monkeypatch):
+    """[Wx; Wh] above INFERENCE_STEP_BYTES (here 0): the input projection a stretch at a
+    time, then the loop."""
+    from rnnlab.functional import lstm_inference
+
+    monkeypatch.setattr(lstm_compiled, "INFERENCE_STEP_BYTES", 0)
+    monkeypatch.setattr(lstm_compiled, "inference_packed", lambda *a: pytest.fail("stepped"))
+    kinds, run = [], lstm_team.RowSplit.run
+    monkeypatch.setattr(lstm_team.RowSplit, "run", lambda self, kind, *a: kinds.append(kind) or run(self, kind, *a))
+    rng = np.random.default_rng(6)
+    x, h0 = rng.standard_normal((4, 5, 3)).astype(np.float32), np.zeros((4, 6), np.float32)
+    Wx, Wh = rng.standard_normal((3, 24)).astype(np.float32), rng.standard_normal((6, 24)).astype(np.float32)
+    b = np.zeros(24, np.float32)
+    with on_path("onednn"):
+        assert lstm_compiled.inference(x, h0, None, Wx, Wh, b) is None
+        want, _ = lstm_forward(x, h0, Wx, Wh, b)
+        got, _ = lstm_inference(x, h0, Wx, Wh, b)
+    assert _largest_relative(got, want) < 1e-6
+    assert lstm_team.INFERENCE not in kinds
 
 
 @needs_onednn

@@ -19,8 +19,8 @@ from .lstm_steps import backward_step, forward_step, no_rows
 from .lstm_team import (BACKWARD, BIAS, CELL_GRADIENT, CELL_GRADIENTS, CELLS, FORWARD,
                         GATE_GRADIENTS, GATES, GRADIENT, HIDDEN, INFERENCE, INFERENCE_SPLIT_BYTES,
                         INPUTS, MASK, MASKED, OUTPUTS, PRODUCT, STEP_INPUTS, TANH_C, UPSTREAM,
-                        RowSplit, backward_packed, checked, forward_packed, inference_split_fits,
-                        step_team)
+                        INFERENCE_STEP_BYTES, RowSplit, backward_packed, checked, forward_packed,
+                        inference_packed, inference_split_fits, step_team)
 
 
 def matmul(a, b):
@@ -93,7 +93,7 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
         with onednn.lock:
             checked(backward_packed(gates, c, tanh_c, dh_tm, dh, dc, no_dc if dc_tm is None else dc_tm,
                                     da, mask, times_WhT.call_table(dh),
-                                    step_team(dh.shape[0], backward=True)))
+                                    step_team(dh.shape[0], BACKWARD)))
         return da, dh, dc
     for t in reversed(range(gates.shape[0])):
         backward_step(gates[t], c[t], tanh_c[t], dh_tm[t], dh, dc,
@@ -105,24 +105,36 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
 
 
 def inference(x, h0, c0, Wx, Wh, b):
-    """``lstm.lstm_inference`` of the plain cell in one loop split by rows that projects
-    its own inputs (``lstm_team``, the onednn path): x (N, T, D), h0 (N, H), c0 (N, H) or
-    None -> (y (N, T, H), (h_T, c_T)); None where that split does not serve."""
+    """``lstm.lstm_inference`` of the plain cell in one loop that projects its own inputs,
+    each step's product [x_t, h_{t-1}] [Wx; Wh] (``lstm_team``, the onednn path): split by
+    rows where the weights fit (``inference_split_fits``), else each step split, up to
+    INFERENCE_STEP_BYTES of weights. x (N, T, D), h0 (N, H), c0 (N, H) or None ->
+    (y (N, T, H), (h_T, c_T)); None where neither serves."""
     (N, T, D), (H, G) = x.shape, Wh.shape
-    if not (packed_products_serve(x, Wx, Wh) and inference_split_fits(D + H, G, N)):
+    nbytes = x.itemsize * (D + H) * G
+    if not (packed_products_serve(x, Wx, Wh) and nbytes <= INFERENCE_STEP_BYTES):
         return None
-    ah = np.empty((N, G), np.float32)  # [x_t, h_{t-1}] [Wx; Wh]
-    split = RowSplit.make(np.concatenate((Wx, Wh)), N, ah, most_bytes=INFERENCE_SPLIT_BYTES)
-    if split is None:
+    W = np.concatenate((Wx, Wh))  # [x_t, h_{t-1}] [Wx; Wh] = x_t Wx + h_{t-1} Wh
+    ah = np.empty((N, G), np.float32)
+    split = RowSplit.make(W, N, ah, most_bytes=INFERENCE_SPLIT_BYTES) \
+        if inference_split_fits(D + H, G, N) else None
+    times_W = step_product(W, N) if split is None else None
+    team = step_team(N, INFERENCE)
+    if split is None and not (isinstance(times_W, onednn.PackedProduct) and team.size):
         return None
+    x = np.ascontiguousarray(x)
     v = np.empty((N, D + H), np.float32)  # [x_t, h_{t-1}]
+    v[:, :D], v[:, D:] = x[:, 0] if T else 0, h0
     c = np.zeros((2, N, H), np.float32)  # c_{t-1}, c_t
-    v[:, D:] = h0
     if c0 is not None:
         c[0] = c0
-    y = np.empty((N, T, H), np.float32)
-    split.run(INFERENCE, T, N, G, {INPUTS: np.ascontiguousarray(x), OUTPUTS: y, STEP_INPUTS: v,
-                                   PRODUCT: ah, CELLS: c, BIAS: np.ascontiguousarray(b)}, D)
+    y, b = np.empty((N, T, H), np.float32), np.ascontiguousarray(b)
+    if split is not None:
+        split.run(INFERENCE, T, N, G, {INPUTS: x, OUTPUTS: y, STEP_INPUTS: v, PRODUCT: ah,
+                                       CELLS: c, BIAS: b}, D)
+    else:
+        with onednn.lock:
+            checked(inference_packed(x, y, v, ah, c, b, times_W.call_table(ah), team))
     return y, (v[:, D:].copy(), c[T % 2].copy())
 
 

@@ -82,6 +82,43 @@ def _backward_rows(data):
                   dc_t, _view(block, 7, G)[rows])
 
 
+@njit(inline="always", **JIT)
+def _copy(a, out):
+    """out[:] = a; inlined where it is called (as a call, the inference loop ran 5x slower)."""
+    for j in range(a.size):
+        out[j] = a[j]
+
+
+@njit(**JIT)
+def inference_step(x, y, v, ah, c, b, t, first, end):
+    """Rows first..end of step t of inference's loop that projects its own inputs, after
+    the step's product ah = v [Wx; Wh], v = [x_t, h_{t-1}]: c_t in c[(t + 1) % 2] from
+    c_{t-1} in c[t % 2] and h_t from b + ah (``state_row``), h_t into v and y[:, t], and
+    x_{t+1} into v. x (N, T, D), y (N, T, H), v (N, D + H), ah (N, 4H), c (2, N, H)."""
+    D, T = x.shape[2], x.shape[1]
+    c_prev, c_t = c[t % 2], c[(t + 1) % 2]
+    for n in range(first, end):
+        h = v[n, D:]
+        state_row(b, ah[n], c_prev[n], c_t[n], h)
+        _copy(h, y[n, t])
+        if t + 1 < T:
+            _copy(x[n, t + 1], v[n, :D])
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _inference_rows(data):
+    """This thread's rows of ``inference_step``: block fields x, y, v, ah, c, b, T, t;
+    HAS_EXTRA: D."""
+    block = carray(int64_pointer(data), BLOCK)
+    N, G, D, T = block[N_ROWS], block[COLUMNS], block[HAS_EXTRA], block[6]
+    H = G // 4
+    start, end = _share(block)
+    inference_step(carray(float32_pointer(block[0]), (N, T, D)), carray(float32_pointer(block[1]), (N, T, H)),
+                   carray(float32_pointer(block[2]), (N, D + H)), carray(float32_pointer(block[3]), (N, G)),
+                   carray(float32_pointer(block[4]), (2, N, H)), carray(float32_pointer(block[5]), (G,)),
+                   block[7], start, end)
+
+
 @njit(**JIT)
 def _block(team, rows, columns, has_extra):
     """A step block with its fixed fields set."""
@@ -125,7 +162,7 @@ def forward_packed(gates, b, c, tanh_c, h, ah, mask, hm, call, team):
 def backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call, team):
     """The backward loop with each step's product (da_t Wh^T -> dh) run by
     ``run_packed`` -> a status; each step's pass on oneDNN's threads as in
-    ``forward_packed`` (``team``: ``step_team(N, backward=True)``). dc_tm (T, 0, 0) when
+    ``forward_packed`` (``team``: ``step_team(N, BACKWARD)``). dc_tm (T, 0, 0) when
     there is none."""
     N, G = da.shape[1], da.shape[2]
     has_dc = dc_tm.shape[1] > 0
@@ -146,6 +183,27 @@ def backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call, team
         if mask.shape[0]:
             for r in range(dh.shape[0]):
                 multiply_in_place(dh[r], mask[r])
+    return 0
+
+
+@njit(**JIT)
+def inference_packed(x, y, v, ah, c, b, call, team):
+    """Inference's loop that projects its own inputs with each step's product
+    [x_t, h_{t-1}] [Wx; Wh] run by ``run_packed`` (on all of oneDNN's threads), then the
+    step's pass on them (``inference_step``; ``team``: ``step_team(N, INFERENCE)``) -> a
+    status. x (N, T, D), y (N, T, H) written, v (N, D + H) holding [x_0, h_0]
+    (h_T in the end), ah (N, 4H), c (2, N, H) holding c_0 (c_T in
+    c[T % 2]), b (4H,)."""
+    N, T, D = x.shape
+    block = _block(team, N, ah.shape[1], D)
+    block[0], block[1], block[2] = x.ctypes.data, y.ctypes.data, v.ctypes.data
+    block[3], block[4], block[5], block[6] = ah.ctypes.data, c.ctypes.data, b.ctypes.data, T
+    for t in range(T):
+        status = run_packed(call, v.ctypes.data)
+        if status:
+            return status
+        block[7] = t
+        _parallel(team[onednn.PARALLEL], team[ROWS_FUNCTION], block, 0)
     return 0
 
 
@@ -226,10 +284,10 @@ def _backward_part(loop, part):
 @njit(**JIT)
 def _inference_part(loop, part):
     """This part's rows through every step of an inference loop that projects its own
-    inputs -> a status. Each step: v = [x_t, h_{t-1}] (its rows), ah = v [Wx; Wh] (the
-    part's product), c_t and h_t from b + ah (``state_row``), h_t into v (the next step's
-    h_{t-1}) and into y. The loop's fields: x (N, T, D) and y (N, T, H) batch-first, v
-    (N, D + H) holding h_0, ah (N, 4H), c (2, N, H) holding c_0 (c_t in c[t % 2]), b."""
+    inputs -> a status: each step ah = [x_t, h_{t-1}] [Wx; Wh] (the part's product), then
+    ``inference_step``. The loop's fields: x (N, T, D) and y (N, T, H) batch-first, v
+    (N, D + H) holding [x_0, h_0], ah (N, 4H), c (2, N, H) holding c_0,
+    b."""
     T, N, G, D = loop[STEPS], loop[LOOP_ROWS], loop[LOOP_COLUMNS], loop[INPUT_SIZE]
     H = G // 4
     first, end = part[FIRST_ROW], part[END_ROW]
@@ -240,24 +298,11 @@ def _inference_part(loop, part):
     c = carray(float32_pointer(loop[CELLS]), (2, N, H))
     b = carray(float32_pointer(loop[BIAS]), (G,))
     for t in range(T):
-        for n in range(first, end):
-            _copy(x[n, t], v[n, :D])
         status = run_packed(part, v[first:end].ctypes.data)
         if status:
             return status
-        c_prev, c_t = c[t % 2], c[(t + 1) % 2]
-        for n in range(first, end):
-            h = v[n, D:]
-            state_row(b, ah[n], c_prev[n], c_t[n], h)
-            _copy(h, y[n, t])
+        inference_step(x, y, v, ah, c, b, t, first, end)
     return 0
-
-
-@njit(inline="always", **JIT)
-def _copy(a, out):
-    """out[:] = a; inlined where it is called (as a call, the inference loop ran 5x slower)."""
-    for j in range(a.size):
-        out[j] = a[j]
 
 
 @njit(**JIT)
@@ -307,6 +352,11 @@ PARTS_FUNCTIONS = (_forward_parts, _backward_parts, _inference_parts)  # by loop
 # for each row of a part.
 INFERENCE_SPLIT_BYTES = 2 << 20
 INFERENCE_BYTES_A_ROW = 256 << 10
+# Larger weights (up to INFERENCE_STEP_BYTES) project the inputs in the loop too, each step's
+# product on all threads (``inference_packed``): oneDNN's packed product ran here at 409-484
+# GFLOP/s on weights of 4-8 MiB for 16-64 rows (the input projection's one GEMM 434-460),
+# at 261-396 on 32 MiB (the weights read from memory every step).
+INFERENCE_STEP_BYTES = 8 << 20
 
 
 def inference_split_fits(K, G, N):
@@ -369,11 +419,13 @@ def checked(status):
         raise onednn.OneDNNError(f"oneDNN: primitive_execute failed with status {status}")
 
 
-def step_team(N, backward=False):
+def step_team(N, loop_kind=FORWARD):
     """-> what the packed loops need to split each step's pass over N rows over oneDNN's
-    OpenMP threads (``forward_packed``'s and ``backward_packed``'s ``team``); empty (the
-    pass on this thread) for one row or where the runtime is not found."""
+    OpenMP threads (the ``team`` of ``forward_packed``, ``backward_packed`` or
+    ``inference_packed``, by ``loop_kind``); empty (the pass on this thread) for one row or
+    where the runtime is not found."""
     functions = onednn.team()
     if functions is None or N < 2:
         return np.empty(0, np.int64)
-    return np.append(functions, np.int64((_backward_rows if backward else _forward_rows).address))
+    rows = (_forward_rows, _backward_rows, _inference_rows)[loop_kind]
+    return np.append(functions, np.int64(rows.address))
