@@ -4,12 +4,15 @@ the plain LSTM.
 
 One training step = forward over (N, T, D) inputs + backward from a gradient on every
 output, including the input gradient and the weight gradients, in float32. Each library
-runs in worker processes of its own, one per (library, cell, size, mode): --calls timed
-calls after two warm-up calls, their median; the two libraries' workers alternated
+runs in worker processes of its own, one per (library, cell, size, mode): two warm-up
+calls, then the median of timed calls, at least --calls of them and at least --seconds
+of them in all (so that a small size is not timed over a few milliseconds of a shared
+machine); the two libraries' workers alternated
 A B A B (--pairs times), the median of the process medians; all of it --runs times: the
 ratio shown is the median run's, beside the lowest run's.
 
-    python benchmarks/bench_cells.py [--runs 3] [--pairs 3] [--calls 5] [--cells lstm,gru,rnn]
+    python benchmarks/bench_cells.py [--runs 3] [--pairs 3] [--calls 5] [--seconds 1]
+                                     [--cells lstm,gru,rnn]
                                      [--sizes 0,1,2,3,4] [--variants] [--json out.json]
 
 Columns: tokens/s (N*T per second), the ratio rnnlab / PyTorch, and the fraction of
@@ -34,6 +37,7 @@ from harness import (
     machine_description,
     print_table,
     sgemm_flops,
+    WORKER_SECONDS,
     worker_median,
     write_json,
 )
@@ -117,7 +121,7 @@ def worker(args):
         closures = torch_closures(args.cell, N, T, D, H)
     else:
         closures = rnnlab_closures(args.cell, N, T, D, H, np.random.default_rng(0))[:2]
-    worker_median(closures[MODES.index(args.mode)], args.calls)
+    worker_median(closures[MODES.index(args.mode)], args.calls, seconds=args.seconds)
 
 
 def against_torch(cells, sizes, args, flops):
@@ -129,7 +133,8 @@ def against_torch(cells, sizes, args, flops):
             for size in sizes:
                 for mode in MODES:
                     argv = [sys.executable, __file__, "--cell", cell, "--mode", mode, "--size",
-                            ",".join(map(str, size)), "--calls", str(args.calls), "--worker"]
+                            ",".join(map(str, size)), "--calls", str(args.calls),
+                            "--seconds", str(args.seconds), "--worker"]
                     times = alternating_processes({"ours": argv + ["rnnlab"],
                                                    "torch": argv + ["torch"]}, args.pairs)
                     runs.setdefault((cell, size, mode), []).append((times["ours"], times["torch"]))
@@ -184,7 +189,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="whole alternations (lowest shown)")
     parser.add_argument("--pairs", type=int, default=3, help="A B pairs of workers per run")
-    parser.add_argument("--calls", type=int, default=5, help="timed calls per worker")
+    parser.add_argument("--calls", type=int, default=5, help="timed calls per worker, at least")
+    parser.add_argument("--seconds", type=float, default=WORKER_SECONDS,
+                        help="timed seconds per worker, at least")
     parser.add_argument("--repeats", type=int, default=5, help="--variants: runs per block")
     parser.add_argument("--cells", default="lstm,gru,rnn")
     parser.add_argument("--sizes", default=",".join(map(str, range(len(SIZES)))),
@@ -212,7 +219,7 @@ def main():
         print_table(list(variant_rows[0]), variant_rows)
     if args.json:
         write_json(args.json, {"sgemm_flops": flops, "machine": machine_description(torch),
-                               "protocol": {k: getattr(args, k) for k in ("runs", "pairs", "calls")},
+                               "protocol": {k: getattr(args, k) for k in ("runs", "pairs", "calls", "seconds")},
                                "rows": rows, "variants": variant_rows})
 
 

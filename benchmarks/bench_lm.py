@@ -2,8 +2,9 @@
 (embedding, LSTM stack, dense softmax, loss, backward, global-norm clipping, Adam) for
 the `rnnlab train` default model (Embedding 64 -> 2 x LSTM 256 -> Dense, batches
 32 x 100 of tinyshakespeare) in rnnlab and in PyTorch (nn.Embedding + nn.LSTM +
-nn.Linear). Each library in worker processes of its own: --calls timed calls of
---updates updates after two warm-up calls, their median; the workers alternated A B A B
+nn.Linear). Each library in worker processes of its own: two warm-up calls, then the
+median of timed calls of --updates updates (at least --calls, and at least
+``harness.WORKER_SECONDS`` of them); the workers alternated A B A B
 (--pairs times), the median of the process medians; all of it --runs times (the median
 run's ratio and the lowest run's).
 

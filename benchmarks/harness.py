@@ -77,13 +77,22 @@ def block_medians(fns, repeats, rounds=2):
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def worker_median(fn, calls, warmup=2):
-    """In a worker process: ``warmup`` untimed calls, then the median of ``calls`` timed
-    ones, printed as the JSON line the parent reads."""
+# timed seconds a worker spends at least: a median of 5 calls of 2 ms is 10 ms of a shared
+# machine, and a slow phase of it moved a whole run's ratio by 20% here
+WORKER_SECONDS = 1.0
+
+
+def worker_median(fn, calls, warmup=2, seconds=WORKER_SECONDS):
+    """In a worker process: ``warmup`` untimed calls, then the median of timed ones, at
+    least ``calls`` of them and at least ``seconds`` of them in all, printed as the JSON
+    line the parent reads (with how many were timed)."""
     for _ in range(warmup):
         fn()
     times = [_timed(fn) for _ in range(calls)]
-    print(json.dumps({"median": statistics.median(times), "min": min(times)}), flush=True)
+    while sum(times) < seconds:
+        times.append(_timed(fn))
+    print(json.dumps({"median": statistics.median(times), "min": min(times), "calls": len(times)}),
+          flush=True)
 
 
 def alternating_processes(commands, pairs=3):
