@@ -309,7 +309,7 @@ def test_loops_split_over_onednns_threads_give_what_one_thread_gives(monkeypatch
     mask and a gradient on every c."""
     if split == "each step's pass":
         monkeypatch.setattr(lstm_team, "ROWS_SPLIT_BYTES", 0)
-    assert lstm_team.step_team(2).size == 5  # the team serves
+    assert lstm_team.step_team(2).size == 6  # the team serves
     with on_path("onednn"):
         W = np.ones((3, 8), np.float32)
         assert (lstm_team.RowSplit.make(W, 2, np.empty((2, 8), np.float32)) is None) == \
@@ -325,21 +325,21 @@ def test_loops_split_over_onednns_threads_give_what_one_thread_gives(monkeypatch
 
 
 @needs_onednn
-@pytest.mark.parametrize("split", ["rows", "each step"])
+@pytest.mark.parametrize("split", ["rows", "units"])
 @pytest.mark.parametrize("N,T,D,H", [(2, 7, 3, 5), (5, 9, 4, 6), (3, 0, 2, 4), (32, 12, 64, 128)])
 def test_inference_projecting_its_own_inputs_equals_the_forward(monkeypatch, split, N, T, D, H):
     """On the onednn path lstm_inference runs one loop that projects its own inputs
-    ([x_t, h_{t-1}] [Wx; Wh] a step), split by rows (each part its own product) or each
-    step split: lstm_forward's outputs and final state, with c0 and without, parts of
-    unequal rows, no step at all."""
+    ([x_t, h_{t-1}] [Wx; Wh] a step), split by rows (each part its rows' product) or by
+    units (each part its units' columns, a barrier a step): lstm_forward's outputs and
+    final state, with c0 and without, parts of unequal rows or units, no step at all."""
     from rnnlab.functional import lstm_inference
 
-    if split == "each step":
+    if split == "units":
         monkeypatch.setattr(lstm_team, "INFERENCE_SPLIT_BYTES", 0)
-    served, stepped = [], []
-    real, real_packed = lstm_compiled.inference, lstm_compiled.inference_packed
+    served, by_units = [], []
+    real, real_run = lstm_compiled.inference, lstm_team.UnitSplit.run
     monkeypatch.setattr(lstm_compiled, "inference", lambda *a: served.append(real(*a)) or served[-1])
-    monkeypatch.setattr(lstm_compiled, "inference_packed", lambda *a: stepped.append(1) or real_packed(*a))
+    monkeypatch.setattr(lstm_team.UnitSplit, "run", lambda *a: by_units.append(1) or real_run(*a))
     rng = np.random.default_rng(5)
     rand = lambda *shape, scale=1.0: (rng.standard_normal(shape) * scale).astype(np.float32)  # noqa: E731
     x, h0, c0 = rand(N, T, D), rand(N, H), rand(N, H)
@@ -353,17 +353,29 @@ def test_inference_projecting_its_own_inputs_equals_the_forward(monkeypatch, spl
             assert _largest_relative(h_T, cache.final_h) < 1e-6
             assert _largest_relative(c_T, cache.final_c) < 1e-6
     assert len(served) == 2 and all(done is not None for done in served)
-    assert len(stepped) == (2 if split == "each step" else 0)
+    assert len(by_units) == (2 if split == "units" else 0)
 
 
 @needs_onednn
-def test_inference_above_its_weight_bound_runs_the_stretches(monkeypatch):
-    """[Wx; Wh] above INFERENCE_STEP_BYTES (here 0): the input projection a stretch at a
-    time, then the loop."""
+@pytest.mark.parametrize("why", ["weights above INFERENCE_UNITS_BYTES", "a team short of threads"])
+def test_inference_neither_split_serves_runs_the_stretches(monkeypatch, why):
+    """[Wx; Wh] above INFERENCE_UNITS_BYTES (here 0; and too large to split by rows), or a
+    team that ran fewer threads than the split has parts (its loop then runs nothing): the
+    input projection a stretch at a time, then the loop."""
     from rnnlab.functional import lstm_inference
 
-    monkeypatch.setattr(lstm_compiled, "INFERENCE_STEP_BYTES", 0)
-    monkeypatch.setattr(lstm_compiled, "inference_packed", lambda *a: pytest.fail("stepped"))
+    monkeypatch.setattr(lstm_team, "INFERENCE_SPLIT_BYTES", 0)
+    if why == "a team short of threads":
+        real = lstm_team._run_loop
+
+        def units_not_run(function, team, parts, sizes, arrays):
+            if function is not lstm_team._unit_parts:
+                return real(function, team, parts, sizes, arrays)
+            parts[:, lstm_team.PART_STATUS] = lstm_team.NOT_RUN
+
+        monkeypatch.setattr(lstm_team, "_run_loop", units_not_run)
+    else:
+        monkeypatch.setattr(lstm_team, "INFERENCE_UNITS_BYTES", 0)
     kinds, run = [], lstm_team.RowSplit.run
     monkeypatch.setattr(lstm_team.RowSplit, "run", lambda self, kind, *a: kinds.append(kind) or run(self, kind, *a))
     rng = np.random.default_rng(6)

@@ -17,10 +17,9 @@ from . import onednn
 from .backend import packed_products_serve
 from .lstm_steps import backward_step, forward_step, no_rows
 from .lstm_team import (BACKWARD, BIAS, CELL_GRADIENT, CELL_GRADIENTS, CELLS, FORWARD,
-                        GATE_GRADIENTS, GATES, GRADIENT, HIDDEN, INFERENCE, INFERENCE_SPLIT_BYTES,
-                        INPUTS, MASK, MASKED, OUTPUTS, PRODUCT, STEP_INPUTS, TANH_C, UPSTREAM,
-                        INFERENCE_STEP_BYTES, RowSplit, backward_packed, checked, forward_packed,
-                        inference_packed, inference_split_fits, step_team)
+                        GATE_GRADIENTS, GATES, GRADIENT, HIDDEN, INFERENCE, INPUTS, MASK, MASKED,
+                        OUTPUTS, PRODUCT, STEP_INPUTS, TANH_C, UPSTREAM, RowSplit, UnitSplit,
+                        backward_packed, checked, forward_packed, step_team)
 
 
 def matmul(a, b):
@@ -106,36 +105,31 @@ def backward_loop(dh_tm, gates, c, tanh_c, Wh, dh_next, dc_next, dc_tm=None,
 
 def inference(x, h0, c0, Wx, Wh, b):
     """``lstm.lstm_inference`` of the plain cell in one loop that projects its own inputs,
-    each step's product [x_t, h_{t-1}] [Wx; Wh] (``lstm_team``, the onednn path): split by
-    rows where the weights fit (``inference_split_fits``), else each step split, up to
-    INFERENCE_STEP_BYTES of weights. x (N, T, D), h0 (N, H), c0 (N, H) or None ->
-    (y (N, T, H), (h_T, c_T)); None where neither serves."""
+    each step's product [x_t, h_{t-1}] [Wx; Wh] (``lstm_team``, the onednn path), split by
+    rows where the weights are small for the rows (``RowSplit.for_inference``), else by units
+    (``UnitSplit``). x (N, T, D), h0 (N, H), c0 (N, H) or None -> (y (N, T, H),
+    (h_T, c_T)); None where neither split serves."""
     (N, T, D), (H, G) = x.shape, Wh.shape
-    nbytes = x.itemsize * (D + H) * G
-    if not (packed_products_serve(x, Wx, Wh) and nbytes <= INFERENCE_STEP_BYTES):
-        return None
-    W = np.concatenate((Wx, Wh))  # [x_t, h_{t-1}] [Wx; Wh] = x_t Wx + h_{t-1} Wh
-    ah = np.empty((N, G), np.float32)
-    split = RowSplit.make(W, N, ah, most_bytes=INFERENCE_SPLIT_BYTES) \
-        if inference_split_fits(D + H, G, N) else None
-    times_W = step_product(W, N) if split is None else None
-    team = step_team(N, INFERENCE)
-    if split is None and not (isinstance(times_W, onednn.PackedProduct) and team.size):
+    if not packed_products_serve(x, Wx, Wh):
         return None
     x = np.ascontiguousarray(x)
-    v = np.empty((N, D + H), np.float32)  # [x_t, h_{t-1}]
-    v[:, :D], v[:, D:] = x[:, 0] if T else 0, h0
+    ah = np.empty((N, G), np.float32)  # [x_t, h_{t-1}] [Wx; Wh] = x_t Wx + h_{t-1} Wh
+    rows = RowSplit.for_inference(Wx, Wh, N, ah)
+    units = UnitSplit.make(Wx, Wh, b, N) if rows is None else None
+    if rows is None and units is None:
+        return None
+    v = np.empty((2, N, D + H), np.float32)  # [x_t, h_{t-1}], then [x_{t+1}, h_t]
+    v[0, :, :D], v[0, :, D:] = x[:, 0] if T else 0, h0
+    y = np.empty((N, T, H), np.float32)
+    if units is not None:
+        c_T = units.run(x, v, c0, y)
+        return None if c_T is None else (y, (v[T % 2, :, D:].copy(), c_T))
     c = np.zeros((2, N, H), np.float32)  # c_{t-1}, c_t
     if c0 is not None:
         c[0] = c0
-    y, b = np.empty((N, T, H), np.float32), np.ascontiguousarray(b)
-    if split is not None:
-        split.run(INFERENCE, T, N, G, {INPUTS: x, OUTPUTS: y, STEP_INPUTS: v, PRODUCT: ah,
-                                       CELLS: c, BIAS: b}, D)
-    else:
-        with onednn.lock:
-            checked(inference_packed(x, y, v, ah, c, b, times_W.call_table(ah), team))
-    return y, (v[:, D:].copy(), c[T % 2].copy())
+    rows.run(INFERENCE, T, N, G, {INPUTS: x, OUTPUTS: y, STEP_INPUTS: v, PRODUCT: ah, CELLS: c,
+                                  BIAS: np.ascontiguousarray(b)}, D)
+    return y, (v[T % 2, :, D:].copy(), c[T % 2].copy())
 
 
 def stepper(Wx, Wh, b, N):

@@ -32,7 +32,7 @@ from .native import c_call0, c_call4, float32_pointer, int64_pointer
 # the rows (measured here: the forward loop 11-18% faster, bit for bit the same numbers).
 N_ROWS, COLUMNS, HAS_EXTRA, THREAD_NUM, NUM_THREADS = 9, 10, 11, 12, 13  # the block's fields
 BLOCK = 14  # fields 0-8: array addresses, each step's own where the step changes them
-ROWS_FUNCTION = onednn.MAX_THREADS + 1  # the team's field after ``onednn.team()``'s
+ROWS_FUNCTION = onednn.BARRIER + 1  # the team's field after ``onednn.team()``'s
 ROWS_SIGNATURE = types.void(types.voidptr)
 CFUNC = dict(cache=True, error_model="numpy", fastmath=JIT["fastmath"])
 
@@ -80,43 +80,6 @@ def _backward_rows(data):
     backward_step(_view(block, 0, G)[rows], _view(block, 1, H)[rows], _view(block, 2, H)[rows],
                   _view(block, 3, H)[rows], _view(block, 4, H)[rows], _view(block, 5, H)[rows],
                   dc_t, _view(block, 7, G)[rows])
-
-
-@njit(inline="always", **JIT)
-def _copy(a, out):
-    """out[:] = a; inlined where it is called (as a call, the inference loop ran 5x slower)."""
-    for j in range(a.size):
-        out[j] = a[j]
-
-
-@njit(**JIT)
-def inference_step(x, y, v, ah, c, b, t, first, end):
-    """Rows first..end of step t of inference's loop that projects its own inputs, after
-    the step's product ah = v [Wx; Wh], v = [x_t, h_{t-1}]: c_t in c[(t + 1) % 2] from
-    c_{t-1} in c[t % 2] and h_t from b + ah (``state_row``), h_t into v and y[:, t], and
-    x_{t+1} into v. x (N, T, D), y (N, T, H), v (N, D + H), ah (N, 4H), c (2, N, H)."""
-    D, T = x.shape[2], x.shape[1]
-    c_prev, c_t = c[t % 2], c[(t + 1) % 2]
-    for n in range(first, end):
-        h = v[n, D:]
-        state_row(b, ah[n], c_prev[n], c_t[n], h)
-        _copy(h, y[n, t])
-        if t + 1 < T:
-            _copy(x[n, t + 1], v[n, :D])
-
-
-@cfunc(ROWS_SIGNATURE, **CFUNC)
-def _inference_rows(data):
-    """This thread's rows of ``inference_step``: block fields x, y, v, ah, c, b, T, t;
-    HAS_EXTRA: D."""
-    block = carray(int64_pointer(data), BLOCK)
-    N, G, D, T = block[N_ROWS], block[COLUMNS], block[HAS_EXTRA], block[6]
-    H = G // 4
-    start, end = _share(block)
-    inference_step(carray(float32_pointer(block[0]), (N, T, D)), carray(float32_pointer(block[1]), (N, T, H)),
-                   carray(float32_pointer(block[2]), (N, D + H)), carray(float32_pointer(block[3]), (N, G)),
-                   carray(float32_pointer(block[4]), (2, N, H)), carray(float32_pointer(block[5]), (G,)),
-                   block[7], start, end)
 
 
 @njit(**JIT)
@@ -186,27 +149,6 @@ def backward_packed(gates, c, tanh_c, dh_tm, dh, dc, dc_tm, da, mask, call, team
     return 0
 
 
-@njit(**JIT)
-def inference_packed(x, y, v, ah, c, b, call, team):
-    """Inference's loop that projects its own inputs with each step's product
-    [x_t, h_{t-1}] [Wx; Wh] run by ``run_packed`` (on all of oneDNN's threads), then the
-    step's pass on them (``inference_step``; ``team``: ``step_team(N, INFERENCE)``) -> a
-    status. x (N, T, D), y (N, T, H) written, v (N, D + H) holding [x_0, h_0]
-    (h_T in the end), ah (N, 4H), c (2, N, H) holding c_0 (c_T in
-    c[T % 2]), b (4H,)."""
-    N, T, D = x.shape
-    block = _block(team, N, ah.shape[1], D)
-    block[0], block[1], block[2] = x.ctypes.data, y.ctypes.data, v.ctypes.data
-    block[3], block[4], block[5], block[6] = ah.ctypes.data, c.ctypes.data, b.ctypes.data, T
-    for t in range(T):
-        status = run_packed(call, v.ctypes.data)
-        if status:
-            return status
-        block[7] = t
-        _parallel(team[onednn.PARALLEL], team[ROWS_FUNCTION], block, 0)
-    return 0
-
-
 # A loop split by rows: each row of the batch runs its own recurrence, so each thread of
 # oneDNN's team runs the whole loop on its share of the rows (its "part"), with a product of
 # its own (W packed for its row count, scratch memory and stream its own) and nothing to
@@ -217,13 +159,14 @@ def inference_packed(x, y, v, ah, c, b, call, team):
 # inference 0.94x at (64,100,256,512), a prototype 0.36x at (16,50,1024,1024)).
 ROWS_SPLIT_BYTES = 1 << 20
 # a loop's block: the team's functions, sizes, then the addresses of whole (T, N, .) arrays
-(LOOP_THREAD_NUM, LOOP_NUM_THREADS, STEPS, LOOP_ROWS, LOOP_COLUMNS, PARTS, N_PARTS, INPUT_SIZE,
- GATES, BIAS, CELLS, TANH_C, HIDDEN, PRODUCT, MASK, MASKED, UPSTREAM, GRADIENT, CELL_GRADIENT,
- CELL_GRADIENTS, GATE_GRADIENTS, INPUTS, OUTPUTS, STEP_INPUTS) = range(24)
-LOOP = 24
+(LOOP_THREAD_NUM, LOOP_NUM_THREADS, LOOP_BARRIER, STEPS, LOOP_ROWS, LOOP_COLUMNS, PARTS, N_PARTS,
+ INPUT_SIZE, GATES, BIAS, CELLS, TANH_C, HIDDEN, PRODUCT, MASK, MASKED, UPSTREAM, GRADIENT,
+ CELL_GRADIENT, CELL_GRADIENTS, GATE_GRADIENTS, INPUTS, OUTPUTS, STEP_INPUTS) = range(25)
+LOOP = 25
 FORWARD, BACKWARD, INFERENCE = range(3)  # the loops a RowSplit runs
 FIRST_ROW, END_ROW, PART_STATUS = 7, 8, 9  # a part's fields after its product's call table
 PART = 10
+NOT_RUN = -1  # a part's status before its thread runs it
 FLOAT32_BYTES = 4
 
 
@@ -281,27 +224,59 @@ def _backward_part(loop, part):
     return 0
 
 
+@njit(inline="always", **JIT)
+def _copy(a, out):
+    """out[:] = a; inlined where it is called (as a call, the inference loop ran 5x slower)."""
+    for j in range(a.size):
+        out[j] = a[j]
+
+
+@njit(**JIT)
+def inference_step(x, y, v_next, ah, c_prev, c, b, t, rows, units, inputs):
+    """Step t of inference's loop that projects its own inputs, after its product
+    ah = [x_t, h_{t-1}] [Wx; Wh] of (a share of) the gate columns: for ``rows`` (first,
+    end), c_t and h_t of ``units`` (first, end) from b + ah and c_{t-1} (``state_row``;
+    ah, b, c_prev, c hold those units only, gate blocks i, f, o, g side by side), h_t into
+    v_next (the next step's [x_{t+1}, h_t]) and y[:, t]; x_{t+1} into v_next for the rows
+    ``inputs`` (first, end). x (N, T, D), y (N, T, H), v_next (N, D + H)."""
+    D, T = x.shape[2], x.shape[1]
+    lo, hi = units
+    for n in range(rows[0], rows[1]):
+        h = v_next[n, D + lo : D + hi]
+        state_row(b, ah[n], c_prev[n], c[n], h)
+        _copy(h, y[n, t, lo:hi])
+    if t + 1 < T:
+        for n in range(inputs[0], inputs[1]):
+            _copy(x[n, t + 1], v_next[n, :D])
+
+
+@njit(**JIT)
+def _inference_arrays(loop):
+    """-> x (N, T, D), y (N, T, H), v (2, N, D + H): an inference loop's fields."""
+    T, N, G, D = loop[STEPS], loop[LOOP_ROWS], loop[LOOP_COLUMNS], loop[INPUT_SIZE]
+    return (carray(float32_pointer(loop[INPUTS]), (N, T, D)),
+            carray(float32_pointer(loop[OUTPUTS]), (N, T, G // 4)),
+            carray(float32_pointer(loop[STEP_INPUTS]), (2, N, D + G // 4)))
+
+
 @njit(**JIT)
 def _inference_part(loop, part):
     """This part's rows through every step of an inference loop that projects its own
-    inputs -> a status: each step ah = [x_t, h_{t-1}] [Wx; Wh] (the part's product), then
-    ``inference_step``. The loop's fields: x (N, T, D) and y (N, T, H) batch-first, v
-    (N, D + H) holding [x_0, h_0], ah (N, 4H), c (2, N, H) holding c_0,
-    b."""
-    T, N, G, D = loop[STEPS], loop[LOOP_ROWS], loop[LOOP_COLUMNS], loop[INPUT_SIZE]
-    H = G // 4
-    first, end = part[FIRST_ROW], part[END_ROW]
-    x = carray(float32_pointer(loop[INPUTS]), (N, T, D))
-    y = carray(float32_pointer(loop[OUTPUTS]), (N, T, H))
-    v = carray(float32_pointer(loop[STEP_INPUTS]), (N, D + H))
+    inputs -> a status: each step ah = v[t % 2] [Wx; Wh] (the part's product), then
+    ``inference_step`` into v[(t + 1) % 2]. The loop's fields: x (N, T, D) and y (N, T, H)
+    batch-first, v (2, N, D + H) holding [x_0, h_0] in v[0], ah (N, 4H), c (2, N, H)
+    holding c_0, b."""
+    x, y, v = _inference_arrays(loop)
+    N, G = loop[LOOP_ROWS], loop[LOOP_COLUMNS]
+    rows = (part[FIRST_ROW], part[END_ROW])
     ah = carray(float32_pointer(loop[PRODUCT]), (N, G))
-    c = carray(float32_pointer(loop[CELLS]), (2, N, H))
+    c = carray(float32_pointer(loop[CELLS]), (2, N, G // 4))
     b = carray(float32_pointer(loop[BIAS]), (G,))
-    for t in range(T):
-        status = run_packed(part, v[first:end].ctypes.data)
+    for t in range(loop[STEPS]):
+        status = run_packed(part, v[t % 2][rows[0] : rows[1]].ctypes.data)
         if status:
             return status
-        inference_step(x, y, v, ah, c, b, t, first, end)
+        inference_step(x, y, v[(t + 1) % 2], ah, c[t % 2], c[(t + 1) % 2], b, t, rows, (0, G // 4), rows)
     return 0
 
 
@@ -345,18 +320,13 @@ PARTS_FUNCTIONS = (_forward_parts, _backward_parts, _inference_parts)  # by loop
 # [x_t, h_{t-1}] by [Wx; Wh], with no gate buffer for all steps, no time-major copy of x
 # and h_t written straight into y. Measured here against the stretches (the input
 # projection one GEMM a stretch, then the loop): (32,100,64,128) 1.25x, (64,100,128,256)
-# 1.13x, (32,100,256,256) 1.17x, (8,100,64,128) 1.7x; no gain at [Wx; Wh] of 6-8 MiB
-# ((64,100,256,512), (32,100,512,512)); slower where a part has few rows for the weights
-# it reads each step: (4,100,256,256) 2 MiB for 2 rows 0.7x, (16,100,512,512) 8 MiB for 8
-# rows 0.75x. So: [Wx; Wh] up to INFERENCE_SPLIT_BYTES, and at most INFERENCE_BYTES_A_ROW
-# for each row of a part.
+# 1.13x, (32,100,256,256) 1.17x, (8,100,64,128) 1.7x; slower where a part has few rows for
+# the weights it reads each step: (4,100,256,256) 2 MiB for 2 rows 0.7x, (16,100,512,512)
+# 8 MiB for 8 rows 0.75x; and against the split by units (``UnitSplit``) at 1.5 and 2 MiB,
+# (64,100,128,256) 1.02x, (32,100,256,256) 1.12x. So: [Wx; Wh] up to INFERENCE_SPLIT_BYTES,
+# and at most INFERENCE_BYTES_A_ROW for each row of a part; otherwise the units split.
 INFERENCE_SPLIT_BYTES = 2 << 20
 INFERENCE_BYTES_A_ROW = 256 << 10
-# Larger weights (up to INFERENCE_STEP_BYTES) project the inputs in the loop too, each step's
-# product on all threads (``inference_packed``): oneDNN's packed product ran here at 409-484
-# GFLOP/s on weights of 4-8 MiB for 16-64 rows (the input projection's one GEMM 434-460),
-# at 261-396 on 32 MiB (the weights read from memory every step).
-INFERENCE_STEP_BYTES = 8 << 20
 
 
 def inference_split_fits(K, G, N):
@@ -383,6 +353,15 @@ class RowSplit:
             return None
         return cls(W, N, out, team)
 
+    @classmethod
+    def for_inference(cls, Wx, Wh, N, out):
+        """-> the split by rows of inference's loop that projects its own inputs ([Wx; Wh]),
+        or None where it does not serve (``inference_split_fits``)."""
+        (D, G), H = Wx.shape, Wh.shape[0]
+        if not inference_split_fits(D + H, G, N):
+            return None
+        return cls.make(np.concatenate((Wx, Wh)), N, out, INFERENCE_SPLIT_BYTES)
+
     def __init__(self, W, N, out, team):
         parts = min(N, onednn.team_size())
         bounds = [k * N // parts for k in range(parts + 1)]
@@ -397,20 +376,132 @@ class RowSplit:
         """Run the FORWARD, BACKWARD or INFERENCE loop on every part, T steps of N rows and
         G gate columns (D inputs: inference); ``arrays``: loop field -> its C-contiguous
         float32 array (None or empty: none)."""
-        function = PARTS_FUNCTIONS[loop_kind]
-        loop = np.zeros(LOOP, np.int64)
-        loop[[LOOP_THREAD_NUM, LOOP_NUM_THREADS]] = self._team[[onednn.THREAD_NUM, onednn.NUM_THREADS]]
-        loop[[STEPS, LOOP_ROWS, LOOP_COLUMNS, INPUT_SIZE]] = T, N, G, D
-        loop[[PARTS, N_PARTS]] = self.parts.ctypes.data, len(self.parts)
-        for field, array in arrays.items():
-            if array is not None and array.size:
-                if not (array.flags.c_contiguous and array.dtype == np.float32):
-                    raise ValueError("a loop split by rows reads C-contiguous float32 arrays")
-                loop[field] = array.ctypes.data
-        self.parts[:, PART_STATUS] = 0
-        with onednn.lock:
-            _parallel(self._team[onednn.PARALLEL], function.address, loop, len(self.parts))
+        _run_loop(PARTS_FUNCTIONS[loop_kind], self._team, self.parts, (T, N, G, D), arrays)
         checked(next((status for status in self.parts[:, PART_STATUS] if status), 0))
+
+
+def _run_loop(function, team, parts, sizes, arrays):
+    """GOMP_parallel(function) on a thread a part, with the loop block of these parts
+    (their table's address), sizes (T, N, G, D) and arrays (field -> C-contiguous float32
+    array; None or empty: none); each part's status NOT_RUN until its thread sets it."""
+    loop = np.zeros(LOOP, np.int64)
+    loop[[LOOP_THREAD_NUM, LOOP_NUM_THREADS, LOOP_BARRIER]] = \
+        team[[onednn.THREAD_NUM, onednn.NUM_THREADS, onednn.BARRIER]]
+    loop[[STEPS, LOOP_ROWS, LOOP_COLUMNS, INPUT_SIZE]] = sizes
+    loop[[PARTS, N_PARTS]] = parts.ctypes.data, len(parts)
+    for field, array in arrays.items():
+        if array is not None and array.size:
+            if not (array.flags.c_contiguous and array.dtype == np.float32):
+                raise ValueError("a split loop reads C-contiguous float32 arrays")
+            loop[field] = array.ctypes.data
+    parts[:, PART_STATUS] = NOT_RUN
+    with onednn.lock:
+        _parallel(team[onednn.PARALLEL], function.address, loop, len(parts))
+
+
+# Inference's loop split by units (``UnitSplit``), for [Wx; Wh] above INFERENCE_SPLIT_BYTES
+# and up to INFERENCE_UNITS_BYTES: each thread owns a share of the hidden units and the columns of
+# [Wx; Wh] that compute them (its units' i, f, o, g blocks side by side), packed for all N
+# rows. Each step every thread multiplies all of [x_t, h_{t-1}] by its columns, updates its
+# units' c_t and h_t from the product it wrote, writes h_t into the next step's input and
+# waits at a barrier: one parallel region a loop, one barrier a step. Measured here, in one
+# process, against the product on all threads followed by a pass split by rows (two
+# parallel regions a step): (64,100,128,256) 1.06x, (32,100,512,512) 1.03x,
+# (16,100,512,512) 1.08x, (8,100,128,256) 1.05x, (64,100,256,512) 0.99x; and that one
+# against the stretches (the input projection one GEMM a stretch, then the loop):
+# (64,100,256,512) 1.14x, (32,100,512,512) 1.06x. Above 8 MiB the weights come from
+# memory every step: oneDNN's packed product ran here at 409-484 GFLOP/s on 4-8 MiB for
+# 16-64 rows (the input projection's GEMM 434-460), at 261-396 on 32 MiB.
+INFERENCE_UNITS_BYTES = 8 << 20
+# a unit part: its product's call table, then its first and end unit, status, and the
+# addresses of its b (4 H_k,), c (2, N, H_k) and product (N, 4 H_k)
+FIRST_UNIT, END_UNIT, PART_BIAS, PART_CELLS, PART_PRODUCT = 7, 8, 10, 11, 12
+UNIT_PART = 13
+
+
+@njit(**JIT)
+def _unit_part(loop, part, k):
+    """Part k's units through every step of an inference loop split by units -> a status
+    (``UnitSplit``): each step ah = v[t % 2] [its columns of Wx; Wh], ``inference_step``
+    for its units of every row (and x_{t+1} for its share of the rows) into v[(t + 1) % 2],
+    then the barrier, which every thread reaches every step, failed or not."""
+    x, y, v = _inference_arrays(loop)
+    N, P = loop[LOOP_ROWS], loop[N_PARTS]
+    units = (part[FIRST_UNIT], part[END_UNIT])
+    H_k = units[1] - units[0]
+    ah = carray(float32_pointer(part[PART_PRODUCT]), (N, 4 * H_k))
+    c = carray(float32_pointer(part[PART_CELLS]), (2, N, H_k))
+    b = carray(float32_pointer(part[PART_BIAS]), (4 * H_k,))
+    status = 0
+    for t in range(loop[STEPS]):
+        if status == 0:
+            status = run_packed(part, v[t % 2].ctypes.data)
+        if status == 0:
+            inference_step(x, y, v[(t + 1) % 2], ah, c[t % 2], c[(t + 1) % 2], b, t, (0, N), units,
+                           (k * N // P, (k + 1) * N // P))
+        c_call0(loop[LOOP_BARRIER])
+    return status
+
+
+@cfunc(ROWS_SIGNATURE, **CFUNC)
+def _unit_parts(data):
+    """GOMP_parallel's function for an inference loop split by units: part k on thread k,
+    and none unless the team has a thread a part (a thread with two parts would wait at the
+    barrier for itself)."""
+    loop = carray(int64_pointer(data), LOOP)
+    parts = carray(int64_pointer(loop[PARTS]), (loop[N_PARTS], UNIT_PART))
+    thread, threads = c_call0(loop[LOOP_THREAD_NUM]), c_call0(loop[LOOP_NUM_THREADS])
+    if threads == loop[N_PARTS]:
+        parts[thread][PART_STATUS] = _unit_part(loop, parts[thread], thread)
+
+
+class UnitSplit:
+    """Inference's loop split by units over oneDNN's team: one part a thread, each with
+    its units' columns of [Wx; Wh] packed for N rows, its share of b, its cells and
+    product; None from ``make`` where the split does not serve (see INFERENCE_UNITS_BYTES)."""
+
+    @classmethod
+    def make(cls, Wx, Wh, b, N):
+        team = onednn.team()
+        (D, G), H = Wx.shape, Wh.shape[0]
+        if team is None or FLOAT32_BYTES * (D + H) * G > INFERENCE_UNITS_BYTES:
+            return None
+        parts = min(H, onednn.team_size())
+        if parts < 2 or N * (D + H) * (G // parts) < onednn.SMALLEST_PRODUCT:
+            return None
+        return cls(Wx, Wh, b, N, team, parts)
+
+    def __init__(self, Wx, Wh, b, N, team, parts):
+        D, H = Wx.shape[0], Wh.shape[0]
+        self._team = team
+        self.units = [(k * H // parts, (k + 1) * H // parts) for k in range(parts)]
+        self._arrays, table = [], []
+        for k, (lo, hi) in enumerate(self.units):
+            H_k = hi - lo
+            W_k, b_k = np.empty((D + H, 4 * H_k), np.float32), np.empty(4 * H_k, np.float32)
+            for gate in range(4):  # the gate's block of these units
+                ours, theirs = slice(gate * H_k, (gate + 1) * H_k), slice(gate * H + lo, gate * H + hi)
+                W_k[:D, ours], W_k[D:, ours], b_k[ours] = Wx[:, theirs], Wh[:, theirs], b[theirs]
+            c_k, ah_k = np.empty((2, N, H_k), np.float32), np.empty((N, 4 * H_k), np.float32)
+            product = onednn.PackedProduct(W_k, N, on_stream=onednn.stream(k))
+            self._arrays.append((product, b_k, c_k, ah_k))
+            table.append([*product.call_table(ah_k), lo, hi, 0, b_k.ctypes.data, c_k.ctypes.data,
+                          ah_k.ctypes.data])
+        self.parts = np.array(table, np.int64)
+
+    def run(self, x, v, c0, y):
+        """The loop over x (N, T, D) (C-contiguous), v (2, N, D + H) holding [x_0, h_0] in
+        v[0], c_0 (N, H) or None, y (N, T, H) written -> c_T (h_T is v[T % 2, :, D:]), or
+        None where the team ran fewer threads than parts (nothing ran)."""
+        (N, T, D), H = x.shape, y.shape[2]
+        for (lo, hi), (_, _, c_k, _) in zip(self.units, self._arrays):
+            c_k[0] = 0 if c0 is None else c0[:, lo:hi]
+        _run_loop(_unit_parts, self._team, self.parts, (T, N, 4 * H, D),
+                  {INPUTS: x, OUTPUTS: y, STEP_INPUTS: v})
+        if (self.parts[:, PART_STATUS] == NOT_RUN).any():
+            return None
+        checked(next((status for status in self.parts[:, PART_STATUS] if status), 0))
+        return np.concatenate([c_k[T % 2] for _, _, c_k, _ in self._arrays], axis=1)
 
 
 def checked(status):
@@ -421,11 +512,11 @@ def checked(status):
 
 def step_team(N, loop_kind=FORWARD):
     """-> what the packed loops need to split each step's pass over N rows over oneDNN's
-    OpenMP threads (the ``team`` of ``forward_packed``, ``backward_packed`` or
-    ``inference_packed``, by ``loop_kind``); empty (the pass on this thread) for one row or
+    OpenMP threads (the ``team`` of ``forward_packed`` or ``backward_packed``, by
+    ``loop_kind``: FORWARD or BACKWARD); empty (the pass on this thread) for one row or
     where the runtime is not found."""
     functions = onednn.team()
     if functions is None or N < 2:
         return np.empty(0, np.int64)
-    rows = (_forward_rows, _backward_rows, _inference_rows)[loop_kind]
+    rows = (_forward_rows, _backward_rows)[loop_kind]
     return np.append(functions, np.int64(rows.address))

@@ -370,20 +370,20 @@ def _address(function):
 
 
 # the fields of ``team()``
-PARALLEL, THREAD_NUM, NUM_THREADS, MAX_THREADS = range(4)
+PARALLEL, THREAD_NUM, NUM_THREADS, MAX_THREADS, BARRIER = range(5)
 
 
 @functools.lru_cache(maxsize=None)
 def team():
     """-> int64 [address of GOMP_parallel, of omp_get_thread_num, of omp_get_num_threads,
-    of omp_get_max_threads] (fields PARALLEL .. MAX_THREADS) of the OpenMP runtime oneDNN
+    of omp_get_max_threads, of GOMP_barrier] (fields PARALLEL .. BARRIER) of the OpenMP runtime oneDNN
     runs on (the libgomp its library loaded), for compiled code that splits its loops over
     oneDNN's own threads (``lstm_team``); None where that runtime cannot be found."""
     _runtime()
     try:
         gomp = ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
         functions = (gomp.GOMP_parallel, gomp.omp_get_thread_num, gomp.omp_get_num_threads,
-                     gomp.omp_get_max_threads)
+                     gomp.omp_get_max_threads, gomp.GOMP_barrier)
     except (OSError, AttributeError):
         return None
     return np.array([_address(f) for f in functions], np.int64)
