@@ -377,7 +377,8 @@ def test_inference_neither_split_serves_runs_the_stretches(monkeypatch, why):
     else:
         monkeypatch.setattr(lstm_team, "INFERENCE_UNITS_BYTES", 0)
     kinds, run = [], lstm_team.RowSplit.run
-    monkeypatch.setattr(lstm_team.RowSplit, "run", lambda self, kind, *a: kinds.append(kind) or run(self, kind, *a))
+    monkeypatch.setattr(lstm_team.RowSplit, "run",
+                        lambda self, kind, *a: kinds.append(kind) or run(self, kind, *a))
     rng = np.random.default_rng(6)
     x, h0 = rng.standard_normal((4, 5, 3)).astype(np.float32), np.zeros((4, 6), np.float32)
     Wx, Wh = rng.standard_normal((3, 24)).astype(np.float32), rng.standard_normal((6, 24)).astype(np.float32)

@@ -4,6 +4,7 @@ buffers and results as ``lstm_fused.py``, each step one compiled pass over its r
 
 - the onednn path (float32, oneDNN's wheel): the per-step product on weights packed once
   per loop, the whole loop in compiled code on oneDNN's threads (``lstm_team``);
+  inference there projects its inputs inside the loop (``inference``);
 - otherwise (float64, or the numba path): NumPy's matmul each step, the pass compiled.
 
 Tests: tests/test_lstm_compiled.py (equal to the NumPy loops, float64 to 1e-12,

@@ -1,21 +1,23 @@
 """The plain LSTM's packed loops on oneDNN's OpenMP team (``rnnlab[fast]``, the onednn
 path): the loops run whole in compiled code, each step's product on weights packed once by
 oneDNN (``onednn.PackedProduct``, run by ``lstm_steps.run_packed``), on oneDNN's own
-threads (libgomp's ``GOMP_parallel``, found by ``onednn.team``), split by rows one of two
-ways:
+threads (libgomp's ``GOMP_parallel``, found by ``onednn.team``), split one of three ways:
 
-- the whole loop (``RowSplit``): where the weights fit a core's cache (ROWS_SPLIT_BYTES),
-  each thread runs the whole loop on its rows with a product of its own: nothing to wait
-  for between steps; inference's loop projects its own inputs that way too (each step
-  [x_t, h_{t-1}] [Wx; Wh], ``inference_split_fits``);
-- each step (``forward_packed``, ``backward_packed``): otherwise each step's product runs
-  on all threads, then the step's pass, each thread its rows (``step_team``).
+- the whole loop by rows (``RowSplit``): where the weights fit a core's cache
+  (ROWS_SPLIT_BYTES), each thread runs the whole loop on its rows with a product of its
+  own: nothing to wait for between steps;
+- each step by rows (``forward_packed``, ``backward_packed``): otherwise each step's
+  product runs on all threads, then the step's pass, each thread its rows (``step_team``);
+- inference's loop, which projects its own inputs (each step [x_t, h_{t-1}] [Wx; Wh]):
+  by rows as above where the weights are small for the rows (``RowSplit.for_inference``),
+  else by units (``UnitSplit``: each thread its units' columns, a barrier a step).
 
 Each thread reaches its arrays through a block of int64 (addresses, sizes, flags) that a
 Numba ``cfunc`` reads with ``carray``.
 
-Tests: tests/test_lstm_compiled.py (either split bit for bit what one thread gives,
-forward and backward, with a mask and a gradient on every c).
+Tests: tests/test_lstm_compiled.py (either training split bit for bit what one thread
+gives, forward and backward, with a mask and a gradient on every c; inference split
+either way equal to the forward).
 """
 import numpy as np
 from numba import carray, cfunc, njit, types
@@ -400,14 +402,14 @@ def _run_loop(function, team, parts, sizes, arrays):
 
 
 # Inference's loop split by units (``UnitSplit``), for [Wx; Wh] above INFERENCE_SPLIT_BYTES
-# and up to INFERENCE_UNITS_BYTES: each thread owns a share of the hidden units and the columns of
-# [Wx; Wh] that compute them (its units' i, f, o, g blocks side by side), packed for all N
-# rows. Each step every thread multiplies all of [x_t, h_{t-1}] by its columns, updates its
-# units' c_t and h_t from the product it wrote, writes h_t into the next step's input and
-# waits at a barrier: one parallel region a loop, one barrier a step. Measured here, in one
-# process, against the product on all threads followed by a pass split by rows (two
-# parallel regions a step): (64,100,128,256) 1.06x, (32,100,512,512) 1.03x,
-# (16,100,512,512) 1.08x, (8,100,128,256) 1.05x, (64,100,256,512) 0.99x; and that one
+# and up to INFERENCE_UNITS_BYTES: each thread owns a share of the hidden units and the
+# columns of [Wx; Wh] that compute them (its units' i, f, o, g blocks side by side), packed
+# for all N rows. Each step every thread multiplies all of [x_t, h_{t-1}] by its columns,
+# updates its units' c_t and h_t from the product it wrote, writes h_t into the next step's
+# input and waits at a barrier: one parallel region a loop, one barrier a step. Measured
+# here, in one process, against the product on all threads followed by a pass split by
+# rows (two parallel regions a step): (32,100,512,512) 1.03x, (16,100,512,512) 1.08x,
+# (8,100,128,256) 1.05x, (4,100,256,256) 1.01x, (64,100,256,512) 0.99x; and that one
 # against the stretches (the input projection one GEMM a stretch, then the loop):
 # (64,100,256,512) 1.14x, (32,100,512,512) 1.06x. Above 8 MiB the weights come from
 # memory every step: oneDNN's packed product ran here at 409-484 GFLOP/s on 4-8 MiB for
