@@ -403,6 +403,17 @@ def test_inference_splits_by_rows_weights_that_fit_for_the_rows_of_a_part(monkey
 
 
 @needs_onednn
+@pytest.mark.parametrize("H,N,splits", [(512, 32, True), (512, 16, False), (1024, 128, False)])
+def test_inference_splits_by_units_weights_up_to_8_mib_and_256_kib_a_row(monkeypatch, H, N, splits):
+    """[Wx; Wh] (D = H) up to 8 MiB, and at most 256 KiB for each row: H = 512 is 8 MiB,
+    enough for 32 rows, not for 16; H = 1024 (32 MiB) never."""
+    monkeypatch.setattr(onednn, "team_size", lambda: 2)
+    Wx, Wh, b = np.zeros((H, 4 * H), np.float32), np.zeros((H, 4 * H), np.float32), np.zeros(4 * H, np.float32)
+    with on_path("onednn"):
+        assert (lstm_team.UnitSplit.make(Wx, Wh, b, N) is not None) == splits
+
+
+@needs_onednn
 def test_threads_running_the_onednn_path_at_once_get_what_one_thread_gets():
     """oneDNN runs one call at a time (``onednn.lock``): with a stream per thread and no
     lock, rows of these results came out wrong once in a CI run."""

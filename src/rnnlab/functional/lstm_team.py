@@ -411,9 +411,13 @@ def _run_loop(function, team, parts, sizes, arrays):
 # rows (two parallel regions a step): (32,100,512,512) 1.03x, (16,100,512,512) 1.08x,
 # (8,100,128,256) 1.05x, (4,100,256,256) 1.01x, (64,100,256,512) 0.99x; and that one
 # against the stretches (the input projection one GEMM a stretch, then the loop):
-# (64,100,256,512) 1.14x, (32,100,512,512) 1.06x. Above 8 MiB the weights come from
+# (64,100,256,512) 1.14x, (32,100,512,512) 1.06x; the units split against the stretches,
+# 8 rounds in a later hour: 1.06x and 1.01x. Above 8 MiB the weights come from
 # memory every step: oneDNN's packed product ran here at 409-484 GFLOP/s on 4-8 MiB for
-# 16-64 rows (the input projection's GEMM 434-460), at 261-396 on 32 MiB.
+# 16-64 rows (the input projection's GEMM 434-460), at 261-396 on 32 MiB. With few rows
+# for the weights every thread reads every step it loses to the stretches: 8 MiB for 16
+# rows 0.99x, for 12 0.98x, for 8 0.96x, for 4 0.88x, for 1 0.59x; 6 MiB for 8 rows 0.95x.
+# So: [Wx; Wh] up to INFERENCE_UNITS_BYTES, and at most INFERENCE_BYTES_A_ROW for each row.
 INFERENCE_UNITS_BYTES = 8 << 20
 # a unit part: its product's call table, then its first and end unit, status, and the
 # addresses of its b (4 H_k,), c (2, N, H_k) and product (N, 4 H_k)
@@ -466,7 +470,8 @@ class UnitSplit:
     def make(cls, Wx, Wh, b, N):
         team = onednn.team()
         (D, G), H = Wx.shape, Wh.shape[0]
-        if team is None or FLOAT32_BYTES * (D + H) * G > INFERENCE_UNITS_BYTES:
+        nbytes = FLOAT32_BYTES * (D + H) * G
+        if team is None or nbytes > min(INFERENCE_UNITS_BYTES, INFERENCE_BYTES_A_ROW * N):
             return None
         parts = min(H, onednn.team_size())
         if parts < 2 or N * (D + H) * (G // parts) < onednn.SMALLEST_PRODUCT:
