@@ -499,14 +499,15 @@ def lstm_inference(x, h0, Wx, Wh, b, c0=None, *, peepholes=None, cifg=False, Wp=
     time (``stretch_steps``), each stretch starting from the state the last one ended in,
     on buffers reused from stretch to stretch: memory is the output's and a stretch's,
     whatever T (``lstm_forward`` keeps every step's gates and states). On the onednn path
-    the plain cell's smaller weights run one loop split by rows that projects its own
-    inputs step by step (``lstm_compiled.inference``): memory is the output's.
+    the plain cell's weights up to 8 MiB run one loop that projects its own inputs step
+    by step, split by rows or by units (``lstm_compiled.inference``): memory is the
+    output's.
     """
     opts, w = _options_and_weights(Wx, Wh, b, peepholes, cifg, Wp, cell_clip, gate_clip,
                                    layer_norm, depth_gate, lower_c, activations)
     _check(opts, x, h0, c0, w, "NTD", ("h0", "c0"), lower_c)
     if opts == PLAIN and fused_loops(x, h0, Wx, Wh, b) is not lstm_fused:
-        from .lstm_compiled import inference  # one loop split by rows, where it serves
+        from .lstm_compiled import inference  # one loop split by rows or units, where it serves
 
         done = inference(x, h0, c0, Wx, Wh, b)
         if done is not None:

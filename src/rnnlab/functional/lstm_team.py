@@ -278,7 +278,8 @@ def _inference_part(loop, part):
         status = run_packed(part, v[t % 2][rows[0] : rows[1]].ctypes.data)
         if status:
             return status
-        inference_step(x, y, v[(t + 1) % 2], ah, c[t % 2], c[(t + 1) % 2], b, t, rows, (0, G // 4), rows)
+        inference_step(x, y, v[(t + 1) % 2], ah, c[t % 2], c[(t + 1) % 2], b, t, rows, (0, G // 4),
+                       rows)
     return 0
 
 
@@ -379,13 +380,13 @@ class RowSplit:
         G gate columns (D inputs: inference); ``arrays``: loop field -> its C-contiguous
         float32 array (None or empty: none)."""
         _run_loop(PARTS_FUNCTIONS[loop_kind], self._team, self.parts, (T, N, G, D), arrays)
-        checked(next((status for status in self.parts[:, PART_STATUS] if status), 0))
 
 
 def _run_loop(function, team, parts, sizes, arrays):
     """GOMP_parallel(function) on a thread a part, with the loop block of these parts
     (their table's address), sizes (T, N, G, D) and arrays (field -> C-contiguous float32
-    array; None or empty: none); each part's status NOT_RUN until its thread sets it."""
+    array; None or empty: none); each part's status NOT_RUN until its thread sets it.
+    Raises OneDNNError for a part that failed."""
     loop = np.zeros(LOOP, np.int64)
     loop[[LOOP_THREAD_NUM, LOOP_NUM_THREADS, LOOP_BARRIER]] = \
         team[[onednn.THREAD_NUM, onednn.NUM_THREADS, onednn.BARRIER]]
@@ -399,6 +400,7 @@ def _run_loop(function, team, parts, sizes, arrays):
     parts[:, PART_STATUS] = NOT_RUN
     with onednn.lock:
         _parallel(team[onednn.PARALLEL], function.address, loop, len(parts))
+    checked(next((status for status in parts[:, PART_STATUS] if status > 0), 0))
 
 
 # Inference's loop split by units (``UnitSplit``), for [Wx; Wh] above INFERENCE_SPLIT_BYTES
@@ -507,7 +509,6 @@ class UnitSplit:
                   {INPUTS: x, OUTPUTS: y, STEP_INPUTS: v})
         if (self.parts[:, PART_STATUS] == NOT_RUN).any():
             return None
-        checked(next((status for status in self.parts[:, PART_STATUS] if status), 0))
         return np.concatenate([c_k[T % 2] for _, _, c_k, _ in self._arrays], axis=1)
 
 

@@ -376,9 +376,10 @@ PARALLEL, THREAD_NUM, NUM_THREADS, MAX_THREADS, BARRIER = range(5)
 @functools.lru_cache(maxsize=None)
 def team():
     """-> int64 [address of GOMP_parallel, of omp_get_thread_num, of omp_get_num_threads,
-    of omp_get_max_threads, of GOMP_barrier] (fields PARALLEL .. BARRIER) of the OpenMP runtime oneDNN
-    runs on (the libgomp its library loaded), for compiled code that splits its loops over
-    oneDNN's own threads (``lstm_team``); None where that runtime cannot be found."""
+    of omp_get_max_threads, of GOMP_barrier] (fields PARALLEL .. BARRIER) of the OpenMP
+    runtime oneDNN runs on (the libgomp its library loaded), for compiled code that splits
+    its loops over oneDNN's own threads (``lstm_team``); None where that runtime cannot be
+    found."""
     _runtime()
     try:
         gomp = ctypes.CDLL("libgomp.so.1", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
