@@ -487,10 +487,10 @@ class UnitSplit:
         self._arrays, table = [], []
         for k, (lo, hi) in enumerate(self.units):
             H_k = hi - lo
-            W_k, b_k = np.empty((D + H, 4 * H_k), np.float32), np.empty(4 * H_k, np.float32)
-            for gate in range(4):  # the gate's block of these units
-                ours, theirs = slice(gate * H_k, (gate + 1) * H_k), slice(gate * H + lo, gate * H + hi)
-                W_k[:D, ours], W_k[D:, ours], b_k[ours] = Wx[:, theirs], Wh[:, theirs], b[theirs]
+            W_k, b_k = np.empty((D + H, 4, H_k), np.float32), np.empty((4, H_k), np.float32)
+            W_k[:D], W_k[D:] = Wx.reshape(D, 4, H)[:, :, lo:hi], Wh.reshape(H, 4, H)[:, :, lo:hi]
+            b_k[:] = b.reshape(4, H)[:, lo:hi]  # each gate's block of these units
+            W_k, b_k = W_k.reshape(D + H, 4 * H_k), b_k.reshape(4 * H_k)
             c_k, ah_k = np.empty((2, N, H_k), np.float32), np.empty((N, 4 * H_k), np.float32)
             product = onednn.PackedProduct(W_k, N, on_stream=onednn.stream(k))
             self._arrays.append((product, b_k, c_k, ah_k))
