@@ -223,6 +223,64 @@ def test_packed_product_equals_numpy_matmul(N, K, J, transposed):
 
 
 @needs_onednn
+@pytest.mark.parametrize("N,D,H,takes", [(32, 64, 128, True), (8, 128, 256, True), (4, 100, 128, False),
+                                         (3, 64, 200, False)])
+def test_weights_packed_later_from_blocks_are_the_weights_packed_whole(N, D, H, takes):
+    """A product packed later from blocks (here one part's columns of [Wx; Wh], gate by
+    gate, as the units split packs them): the packing reads the blocks when it runs, and
+    packs bit for bit what packing the assembled weights gives; None where a block's edge
+    falls inside the packed layout's blocks (D or the part's units not a multiple of them),
+    and the part's product then packs the weights assembled."""
+    rng = np.random.default_rng(N + D)
+    Wx, Wh = rng.standard_normal((D, 4 * H)).astype(np.float32), rng.standard_normal((H, 4 * H)).astype(np.float32)
+    lo, hi = H // 2, H  # the second of two parts
+    tiling = [(W[:, g * H + lo : g * H + hi], (row, g * (hi - lo))) for W, row in ((Wx, 0), (Wh, D)) for g in range(4)]
+    shape = (D + H, 4 * (hi - lo))
+    with on_path("onednn"):
+        later = onednn.PackedProduct.packed_later(tiling, shape, N, 1)
+        assert (later is not None) == takes
+        if later is None:
+            later = lstm_team._part_product(tiling, shape, N, 1)  # packs the weights assembled
+            assert later.packing[2] == 1  # one copy: the assembled array
+        else:
+            Wh[:, 3 * H + lo] += 1  # seen: the blocks are read when the packing runs
+        whole = lstm_team._assembled(tiling, shape)
+        now = onednn.PackedProduct(whole, N)
+        assert now.packing[2] == 0  # nothing left to pack
+        with onednn.lock:
+            assert lstm_steps.run_packing(later.packing.ctypes.data) == 0
+        np.testing.assert_array_equal(later._packed, now._packed)
+        v = rng.standard_normal((N, D + H)).astype(np.float32)
+        np.testing.assert_array_equal(later(v, np.empty((N, shape[1]), np.float32)),
+                                      now(v, np.empty((N, shape[1]), np.float32)))
+
+
+@needs_onednn
+@pytest.mark.parametrize("split", ["rows", "units"])
+def test_a_part_whose_packing_fails_raises_and_the_loop_still_ends(monkeypatch, split):
+    """A part's thread packs its weights before its loop: a copy that fails (here a null
+    primitive) ends in OneDNNError, and the units split's other thread, which waits at a
+    barrier every step, is not left waiting."""
+    from rnnlab.functional import lstm_inference
+
+    if split == "units":
+        monkeypatch.setattr(lstm_team, "INFERENCE_SPLIT_BYTES", 0)
+    real = lstm_team._part_product
+
+    def failing(*args):
+        product = real(*args)
+        product.packing[3] = 0  # the first copy's primitive
+        return product
+
+    monkeypatch.setattr(lstm_team, "_part_product", failing)
+    rng = np.random.default_rng(8)
+    x, h0 = rng.standard_normal((32, 6, 64)).astype(np.float32), np.zeros((32, 128), np.float32)
+    Wx, Wh = rng.standard_normal((64, 512)).astype(np.float32), rng.standard_normal((128, 512)).astype(np.float32)
+    with on_path("onednn"), pytest.raises(onednn.OneDNNError, match="primitive_execute failed"):
+        lstm_inference(x, h0, Wx, Wh, np.zeros(512, np.float32))
+
+
+@needs_onednn
 @pytest.mark.parametrize("a_layout,b_layout", [("C", "C"), ("F", "C"), ("C", "F"), ("F", "F")])
 def test_onednn_sgemm_equals_numpy_matmul_for_either_layout(a_layout, b_layout):
     rng = np.random.default_rng(1)

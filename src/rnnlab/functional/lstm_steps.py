@@ -26,7 +26,8 @@ Inference keeps nothing for a backward pass: a row's step is then one loop with 
 values in registers (``_state_row``), about half the time of the passes that keep them.
 
 ``run_packed`` runs a packed oneDNN product from compiled code, through the addresses of
-oneDNN's C functions (``native.py``).
+oneDNN's C functions (``native.py``); ``run_packing`` packs a product's weights there
+(``onednn.PackedProduct.packed_later``).
 
 Tests: tests/test_lstm_compiled.py (the loops on these kernels equal the NumPy loops; the
 tanh's error bound).
@@ -34,10 +35,10 @@ tanh's error bound).
 import math
 
 import numpy as np
-from numba import njit
+from numba import carray, njit
 from numba.extending import overload
 
-from .native import c_call2, c_call4
+from .native import c_call2, c_call4, int64_pointer
 
 
 # x P(x^2) / Q(x^2): coefficients of s^0 .. s^4, from tools/fit_tanh.py
@@ -213,6 +214,20 @@ def run_packed(call, v):
     if status:
         return status
     return c_call4(call[1], call[2], call[3], call[6], call[4])
+
+
+@njit(**JIT)
+def run_packing(address):
+    """Pack a product's weights by its ``packing`` table at ``address`` (execute address,
+    stream, n, then n (primitive, args) copies of two arguments each) -> the status of
+    the first copy that failed, else 0."""
+    n = carray(int64_pointer(address), 3)[2]
+    table = carray(int64_pointer(address), 3 + 2 * n)
+    for k in range(n):
+        status = c_call4(table[0], table[3 + 2 * k], table[1], 2, table[4 + 2 * k])
+        if status:
+            return status
+    return 0
 
 
 @njit(**JIT)

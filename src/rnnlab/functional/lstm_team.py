@@ -12,6 +12,12 @@ threads (libgomp's ``GOMP_parallel``, found by ``onednn.team``), split one of th
   by rows as above where the weights are small for the rows (``RowSplit.for_inference``),
   else by units (``UnitSplit``: each thread its units' columns, a barrier a step).
 
+Where each thread has a product of its own (the two splits of the whole loop), the thread
+packs its product's weights itself before its loop (``PackedProduct.packed_later``, run by
+``lstm_steps.run_packing``), straight from the caller's Wx and Wh where oneDNN's packed
+layout takes their blocks: no gathered copy of the weights, no reorder forked per block,
+both cores packing at once.
+
 Each thread reaches its arrays through a block of int64 (addresses, sizes, flags) that a
 Numba ``cfunc`` reads with ``carray``.
 
@@ -24,7 +30,8 @@ from numba import carray, cfunc, njit, types
 
 from . import onednn
 from .backend import packed_products_serve
-from .lstm_steps import JIT, backward_step, forward_step, multiply_in_place, run_packed, state_row
+from .lstm_steps import (JIT, backward_step, forward_step, multiply_in_place, run_packed, run_packing,
+                         state_row)
 from .native import c_call0, c_call4, float32_pointer, int64_pointer
 
 
@@ -166,8 +173,10 @@ ROWS_SPLIT_BYTES = 1 << 20
  CELL_GRADIENT, CELL_GRADIENTS, GATE_GRADIENTS, INPUTS, OUTPUTS, STEP_INPUTS) = range(25)
 LOOP = 25
 FORWARD, BACKWARD, INFERENCE = range(3)  # the loops a RowSplit runs
-FIRST_ROW, END_ROW, PART_STATUS = 7, 8, 9  # a part's fields after its product's call table
-PART = 10
+# a part's fields after its product's call table: its rows, status, and the address of its
+# product's ``packing`` table (run by the part's thread before its loop)
+FIRST_ROW, END_ROW, PART_STATUS, PART_PACKING = 7, 8, 9, 10
+PART = 11
 NOT_RUN = -1  # a part's status before its thread runs it
 FLOAT32_BYTES = 4
 
@@ -291,12 +300,14 @@ def _run_parts(data, loop_kind):
     parts = carray(int64_pointer(loop[PARTS]), (loop[N_PARTS], PART))
     thread, threads = c_call0(loop[LOOP_THREAD_NUM]), c_call0(loop[LOOP_NUM_THREADS])
     for k in range(thread, loop[N_PARTS], threads):
-        if loop_kind == FORWARD:
-            parts[k][PART_STATUS] = _forward_part(loop, parts[k])
-        elif loop_kind == BACKWARD:
-            parts[k][PART_STATUS] = _backward_part(loop, parts[k])
-        else:
-            parts[k][PART_STATUS] = _inference_part(loop, parts[k])
+        status = run_packing(parts[k][PART_PACKING])
+        if status == 0 and loop_kind == FORWARD:
+            status = _forward_part(loop, parts[k])
+        elif status == 0 and loop_kind == BACKWARD:
+            status = _backward_part(loop, parts[k])
+        elif status == 0:
+            status = _inference_part(loop, parts[k])
+        parts[k][PART_STATUS] = status
 
 
 @cfunc(ROWS_SIGNATURE, **CFUNC)
@@ -341,36 +352,65 @@ def inference_split_fits(K, G, N):
     return nbytes <= min(INFERENCE_SPLIT_BYTES, INFERENCE_BYTES_A_ROW * (N // min(N, onednn.team_size())))
 
 
+def _assembled(tiling, shape):
+    """The float32 array of this shape that the blocks [(array, (row, column))] tile."""
+    W = np.empty(shape, np.float32)
+    for block, (row, column) in tiling:
+        W[row : row + block.shape[0], column : column + block.shape[1]] = block
+    return W
+
+
+def _part_product(tiling, shape, N, k):
+    """-> part k's product for N rows of weights of this shape, which the part's thread
+    packs before its loop (``PackedProduct.packed_later``): straight from the blocks of
+    ``tiling`` where the packed layout takes them, else from one array assembled from them
+    (packed here where the layout does not take that either)."""
+    product = onednn.PackedProduct.packed_later(tiling, shape, N, k)
+    if product is None:
+        W = _assembled(tiling, shape)
+        product = (onednn.PackedProduct.packed_later([(W, (0, 0))], shape, N, k)
+                   or onednn.PackedProduct(W, N, on_stream=onednn.stream(k)))
+    return product
+
+
 class RowSplit:
     """A loop's per-step product v W (out (N, J) = v (N, K) W) split by rows over oneDNN's
-    team: one part a thread, each with W packed for its rows and out's rows bound; None
-    from ``make`` where the split does not serve (W above ``most_bytes``, by default
-    ROWS_SPLIT_BYTES)."""
+    team: one part a thread, each with W packed for its rows (by its own thread) and out's
+    rows bound; None from ``make`` where the split does not serve (W above ``most_bytes``,
+    by default ROWS_SPLIT_BYTES)."""
 
     @classmethod
     def make(cls, W, N, out, most_bytes=None):
-        team = onednn.team()
-        most_bytes = ROWS_SPLIT_BYTES if most_bytes is None else most_bytes
-        if (team is None or N < 2 or W.nbytes > most_bytes or not packed_products_serve(W)
-                or N * W.size < onednn.SMALLEST_PRODUCT or onednn.element_strides(W) is None):
+        if not packed_products_serve(W):
             return None
-        return cls(W, N, out, team)
+        return cls._made([(W, (0, 0))], W.shape, N, out, most_bytes)
 
     @classmethod
     def for_inference(cls, Wx, Wh, N, out):
-        """-> the split by rows of inference's loop that projects its own inputs ([Wx; Wh]),
-        or None where it does not serve (``inference_split_fits``)."""
+        """-> the split by rows of inference's loop that projects its own inputs ([Wx; Wh],
+        packed straight from Wx and Wh), or None where it does not serve
+        (``inference_split_fits``)."""
         (D, G), H = Wx.shape, Wh.shape[0]
         if not inference_split_fits(D + H, G, N):
             return None
-        return cls.make(np.concatenate((Wx, Wh)), N, out, INFERENCE_SPLIT_BYTES)
+        return cls._made([(Wx, (0, 0)), (Wh, (D, 0))], (D + H, G), N, out, INFERENCE_SPLIT_BYTES)
 
-    def __init__(self, W, N, out, team):
+    @classmethod
+    def _made(cls, tiling, shape, N, out, most_bytes):
+        """-> the split of the weights that ``tiling``'s blocks tile, or None (``make``)."""
+        team = onednn.team()
+        most_bytes = ROWS_SPLIT_BYTES if most_bytes is None else most_bytes
+        size = shape[0] * shape[1]
+        if team is None or N < 2 or FLOAT32_BYTES * size > most_bytes or N * size < onednn.SMALLEST_PRODUCT:
+            return None
+        return cls(tiling, shape, N, out, team)
+
+    def __init__(self, tiling, shape, N, out, team):
         parts = min(N, onednn.team_size())
         bounds = [k * N // parts for k in range(parts + 1)]
-        self._products = [onednn.PackedProduct(W, end - first, on_stream=onednn.stream(k))
+        self._products = [_part_product(tiling, shape, end - first, k)
                           for k, (first, end) in enumerate(zip(bounds, bounds[1:]))]
-        self.parts = np.array([[*product.call_table(out[first:end]), first, end, 0]
+        self.parts = np.array([[*product.call_table(out[first:end]), first, end, 0, product.packing.ctypes.data]
                                for product, first, end in zip(self._products, bounds, bounds[1:])],
                               np.int64)
         self._team = team
@@ -421,18 +461,19 @@ def _run_loop(function, team, parts, sizes, arrays):
 # rows 0.99x, for 12 0.98x, for 8 0.96x, for 4 0.88x, for 1 0.59x; 6 MiB for 8 rows 0.95x.
 # So: [Wx; Wh] up to INFERENCE_UNITS_BYTES, and at most INFERENCE_BYTES_A_ROW for each row.
 INFERENCE_UNITS_BYTES = 8 << 20
-# a unit part: its product's call table, then its first and end unit, status, and the
-# addresses of its b (4 H_k,), c (2, N, H_k) and product (N, 4 H_k)
-FIRST_UNIT, END_UNIT, PART_BIAS, PART_CELLS, PART_PRODUCT = 7, 8, 10, 11, 12
-UNIT_PART = 13
+# a unit part: its product's call table, then its first and end unit, status, packing (as
+# a row part's), and the addresses of its b (4 H_k,), c (2, N, H_k) and product (N, 4 H_k)
+FIRST_UNIT, END_UNIT, PART_BIAS, PART_CELLS, PART_PRODUCT = 7, 8, 11, 12, 13
+UNIT_PART = 14
 
 
 @njit(**JIT)
 def _unit_part(loop, part, k):
     """Part k's units through every step of an inference loop split by units -> a status
-    (``UnitSplit``): each step ah = v[t % 2] [its columns of Wx; Wh], ``inference_step``
-    for its units of every row (and x_{t+1} for its share of the rows) into v[(t + 1) % 2],
-    then the barrier, which every thread reaches every step, failed or not."""
+    (``UnitSplit``): its columns of [Wx; Wh] packed, then each step ah = v[t % 2] [its
+    columns], ``inference_step`` for its units of every row (and x_{t+1} for its share of
+    the rows) into v[(t + 1) % 2], then the barrier, which every thread reaches every step,
+    failed or not."""
     x, y, v = _inference_arrays(loop)
     N, P = loop[LOOP_ROWS], loop[N_PARTS]
     units = (part[FIRST_UNIT], part[END_UNIT])
@@ -440,7 +481,7 @@ def _unit_part(loop, part, k):
     ah = carray(float32_pointer(part[PART_PRODUCT]), (N, 4 * H_k))
     c = carray(float32_pointer(part[PART_CELLS]), (2, N, H_k))
     b = carray(float32_pointer(part[PART_BIAS]), (4 * H_k,))
-    status = 0
+    status = run_packing(part[PART_PACKING])
     for t in range(loop[STEPS]):
         if status == 0:
             status = run_packed(part, v[t % 2].ctypes.data)
@@ -465,7 +506,8 @@ def _unit_parts(data):
 
 class UnitSplit:
     """Inference's loop split by units over oneDNN's team: one part a thread, each with
-    its units' columns of [Wx; Wh] packed for N rows, its share of b, its cells and
+    its units' columns of [Wx; Wh] packed for N rows (by its own thread, straight from Wx
+    and Wh where the packed layout takes their gate blocks), its share of b, its cells and
     product; None from ``make`` where the split does not serve (see INFERENCE_UNITS_BYTES)."""
 
     @classmethod
@@ -487,15 +529,16 @@ class UnitSplit:
         self._arrays, table = [], []
         for k, (lo, hi) in enumerate(self.units):
             H_k = hi - lo
-            W_k, b_k = np.empty((D + H, 4, H_k), np.float32), np.empty((4, H_k), np.float32)
-            W_k[:D], W_k[D:] = Wx.reshape(D, 4, H)[:, :, lo:hi], Wh.reshape(H, 4, H)[:, :, lo:hi]
+            b_k = np.empty((4, H_k), np.float32)
             b_k[:] = b.reshape(4, H)[:, lo:hi]  # each gate's block of these units
-            W_k, b_k = W_k.reshape(D + H, 4 * H_k), b_k.reshape(4 * H_k)
+            b_k = b_k.reshape(4 * H_k)
+            tiling = [(W[:, g * H + lo : g * H + hi], (row, g * H_k))  # [Wx; Wh]'s columns of them
+                      for W, row in ((Wx, 0), (Wh, D)) for g in range(4)]
+            product = _part_product(tiling, (D + H, 4 * H_k), N, k)
             c_k, ah_k = np.empty((2, N, H_k), np.float32), np.empty((N, 4 * H_k), np.float32)
-            product = onednn.PackedProduct(W_k, N, on_stream=onednn.stream(k))
             self._arrays.append((product, b_k, c_k, ah_k))
-            table.append([*product.call_table(ah_k), lo, hi, 0, b_k.ctypes.data, c_k.ctypes.data,
-                          ah_k.ctypes.data])
+            table.append([*product.call_table(ah_k), lo, hi, 0, product.packing.ctypes.data,
+                          b_k.ctypes.data, c_k.ctypes.data, ah_k.ctypes.data])
         self.parts = np.array(table, np.int64)
 
     def run(self, x, v, c0, y):

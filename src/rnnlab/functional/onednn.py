@@ -209,6 +209,28 @@ def _reorder(N, shape, strides):
     return _created(library.dnnl_primitive_create, descriptor, call="primitive_create")
 
 
+@functools.lru_cache(maxsize=None)
+def _block_reorder(N, K, J, block, at, strides):
+    """-> (primitive, source descriptor, target descriptor) that copies a block (rows,
+    columns) of these strides into the rows and columns from ``at`` of the packed layout of
+    ``_matmul(N, K, J)``: a primitive with no scratch memory, which threads may run at once;
+    None where that layout cannot take the block there (an edge of the block inside one of
+    the layout's own blocks) or the copy would need scratch memory."""
+    library, engine, _ = _runtime()
+    _, weights, _ = _matmul(N, K, J)
+    target = Handle()
+    if library.dnnl_memory_desc_create_submemory(ctypes.byref(target), weights, Dims(*block), Dims(*at)):
+        return None
+    source, descriptor = _strided_desc(block, strides), Handle()
+    if library.dnnl_reorder_primitive_desc_create(ctypes.byref(descriptor), source, engine, target,
+                                                  engine, _user_scratchpad()):
+        return None
+    scratchpad = Handle(library.dnnl_primitive_desc_query_md(descriptor, QUERY_SCRATCHPAD_MD, 0))
+    if library.dnnl_memory_desc_get_size(scratchpad):
+        return None
+    return _created(library.dnnl_primitive_create, descriptor, call="primitive_create"), source, target
+
+
 def _memory(descriptor, array=None):
     library, engine, _ = _runtime()
     pointer = None if array is None else Handle(array.ctypes.data)
@@ -312,32 +334,73 @@ def _float32_buffer(library, descriptor):
 class PackedProduct:
     """``product(v, out)`` -> out = v W for v (N, K) (made C-contiguous float32 here) and
     out (N, J), C-contiguous float32; W (K, J) float32 (``element_strides`` not None) is
-    packed when this is made (later changes to W are not seen). Its scratch memory is its
-    own, so products run at once on different threads (each on a stream of its own:
-    ``on_stream``, ``stream(k)``; the shared one unless given) share none."""
+    packed when this is made (later changes to W are not seen), or by ``packed_later``'s
+    table. Its scratch memory is its own, so products run at once on different threads
+    (each on a stream of its own: ``on_stream``, ``stream(k)``; the shared one unless
+    given) share none. ``packing``: int64 [address of dnnl_primitive_execute, stream,
+    number of copies, then each copy's primitive and args]: the copies that pack the
+    weights still to be packed (none here)."""
 
     def __init__(self, W, N, on_stream=None):
+        packed = self._product(W.shape, N, on_stream)
+        source = W.shape, element_strides(W)
+        plain = _memory(_strided_desc(*source), W)
+        _execute(_reorder(N, *source), _Arg(ARG_SRC, plain), _Arg(ARG_DST, packed))
+        _destroy((plain,))
+        self.packing = self._copies([])
+
+    @classmethod
+    def packed_later(cls, blocks, shape, N, k):
+        """-> the product of weights (K, J) = ``shape`` for N rows, on ``stream(k)``, whose
+        weights are not packed yet: compiled code packs them from ``blocks``, [(array,
+        (row, column))] that tile (K, J), by running ``packing`` (``lstm_steps.run_packing``)
+        on the thread that runs the product, under ``lock``, before its first product; the
+        arrays are read then (kept alive with the product). None where the packed layout
+        cannot take a block where it goes."""
+        strides = [element_strides(block) for block, _ in blocks]
+        reorders = [None if s is None else _block_reorder(N, *shape, block.shape, at, s)
+                    for (block, at), s in zip(blocks, strides)]
+        if None in reorders:
+            return None
+        product = cls.__new__(cls)
+        product._product(shape, N, stream(k))
+        copies = []
+        for (block, _), (primitive, source, target) in zip(blocks, reorders):
+            plain, part = _memory(source, block), _memory(target, product._packed)
+            product._memories += [plain, part]
+            copies.append((primitive, (_Arg * 2)(_Arg(ARG_SRC, plain), _Arg(ARG_DST, part))))
+        product._blocks = blocks
+        product.packing = product._copies(copies)
+        return product
+
+    def _product(self, shape, N, on_stream):
+        """Make the matmul's memories, buffers and arguments -> the packed weights' memory."""
         library, _, shared_stream = _computing()
-        K, J = W.shape
+        K, J = shape
         self._primitive, weights, scratchpad = _matmul(N, K, J)
         self._packed = _float32_buffer(library, weights)
         self._scratchpad = _float32_buffer(library, scratchpad)
-        source = (K, J), element_strides(W)
-        plain, packed = _memory(_strided_desc(*source), W), _memory(weights, self._packed)
-        _execute(_reorder(N, *source), _Arg(ARG_SRC, plain), _Arg(ARG_DST, packed))
-        _destroy((plain,))
+        packed = _memory(weights, self._packed)
         self._v = _memory(_strided_desc((N, K), (K, 1)))
         self._out = _memory(_strided_desc((N, J), (J, 1)))
-        memories = [packed, self._v, self._out]
+        self._memories = [packed, self._v, self._out]
         args = [_Arg(ARG_SRC, self._v), _Arg(ARG_WEIGHTS, packed), _Arg(ARG_DST, self._out)]
         if self._scratchpad.size:
-            memories.append(_memory(scratchpad, self._scratchpad))
-            args.append(_Arg(ARG_SCRATCHPAD, memories[-1]))
-        weakref.finalize(self, _destroy, memories)
+            self._memories.append(_memory(scratchpad, self._scratchpad))
+            args.append(_Arg(ARG_SCRATCHPAD, self._memories[-1]))
+        weakref.finalize(self, _destroy, self._memories)  # the list, with what is added later
         self._args = (_Arg * len(args))(*args)
         self._pointers = [None, None]  # the data handles of v and out now
         self._set_handle, self._run = library.dnnl_memory_set_data_handle, library.dnnl_primitive_execute
         self._stream = shared_stream if on_stream is None else on_stream
+        return packed
+
+    def _copies(self, copies):
+        """-> the ``packing`` table of these (primitive, args) copies (args kept alive here)."""
+        self._copy_args = [args for _, args in copies]
+        return np.array([_address(self._run), self._stream.value, len(copies),
+                         *(value for primitive, args in copies
+                           for value in (primitive.value, ctypes.addressof(args)))], np.int64)
 
     def _bind(self, k, array):
         pointer = array.ctypes.data
