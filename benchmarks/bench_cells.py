@@ -13,7 +13,8 @@ ratio shown is the median run's, beside the lowest run's.
 
     python benchmarks/bench_cells.py [--runs 3] [--pairs 3] [--calls 5] [--seconds 1]
                                      [--cells lstm,gru,rnn]
-                                     [--sizes 0,1,2,3,4] [--variants] [--json out.json]
+                                     [--sizes 0,1,2,3,4] [--variants] [--against-itself]
+                                     [--json out.json]
 
 Columns: tokens/s (N*T per second), the ratio rnnlab / PyTorch, and the fraction of
 the machine's GEMM roofline, tokens/s / (sgemm FLOP/s / FLOPs per token) with FLOPs
@@ -23,7 +24,10 @@ backward twice that. Inference: one forward without a cache for a backward pass
 torch.inference_mode(). Cache: the bytes per token a forward keeps for its backward,
 against the minimum, the gate activations and the states (LSTM 4H + 2H floats, GRU
 3H + H, RNN H). --variants times each LSTM option (and the Clockwork RNN) against
-the plain LSTM of the same size: time per step relative to it.
+the plain LSTM of the same size: time per step relative to it. --against-itself times
+each library against itself by the same protocol instead (two identical workers): the
+spread of those ratios around 1.00 is the machine's noise, the margin that a real lead
+needs for its lowest run to stay above 1.00.
 """
 import argparse
 import statistics
@@ -124,6 +128,12 @@ def worker(args):
     worker_median(closures[MODES.index(args.mode)], args.calls, seconds=args.seconds)
 
 
+def worker_argv(cell, size, mode, library, args):
+    """The command line of one worker process."""
+    return [sys.executable, __file__, "--cell", cell, "--mode", mode, "--size", ",".join(map(str, size)),
+            "--calls", str(args.calls), "--seconds", str(args.seconds), "--worker", library]
+
+
 def against_torch(cells, sizes, args, flops):
     """-> one row per (cell, size): each mode's tokens/s, ratio (median run, lowest run)
     and roofline fractions."""
@@ -132,11 +142,9 @@ def against_torch(cells, sizes, args, flops):
         for cell in cells:
             for size in sizes:
                 for mode in MODES:
-                    argv = [sys.executable, __file__, "--cell", cell, "--mode", mode, "--size",
-                            ",".join(map(str, size)), "--calls", str(args.calls),
-                            "--seconds", str(args.seconds), "--worker"]
-                    times = alternating_processes({"ours": argv + ["rnnlab"],
-                                                   "torch": argv + ["torch"]}, args.pairs)
+                    times = alternating_processes({"ours": worker_argv(cell, size, mode, "rnnlab", args),
+                                                   "torch": worker_argv(cell, size, mode, "torch", args)},
+                                                  args.pairs)
                     runs.setdefault((cell, size, mode), []).append((times["ours"], times["torch"]))
                     print(cell, size, mode, f"{times['torch'] / times['ours']:.2f}", flush=True)
     rows = []
@@ -159,6 +167,26 @@ def against_torch(cells, sizes, args, flops):
             row.update({"cache B/tok": f"{cache_bytes_per_token(cache, N, T):,.0f}",
                         "minimum B/tok": f"{4 * MINIMUM_CACHE[cell](H):,}"})
             rows.append(row)
+    return rows
+
+
+def against_itself(cells, sizes, args):
+    """-> one row per (cell, size, mode, library): the library timed against itself by the
+    same protocol (two identical workers alternated, --pairs of them, --runs times), the
+    ratio's median run and lowest run: how far from 1.00 the machine's noise alone moves a
+    ratio, and so how far above 1.00 a lowest run needs a real lead."""
+    rows = []
+    for cell in cells:
+        for size in sizes:
+            for mode in MODES:
+                for library in ("rnnlab", "torch"):
+                    argv = worker_argv(cell, size, mode, library, args)
+                    ratios = sorted(times["a"] / times["b"] for times in (
+                        alternating_processes({"a": argv, "b": argv}, args.pairs) for _ in range(args.runs)))
+                    rows.append({"cell": cell, "N,T,D,H": ",".join(map(str, size)), "mode": mode,
+                                 "library": library, "median run": f"{statistics.median(ratios):.2f}",
+                                 "lowest run": f"{ratios[0]:.2f}", "highest run": f"{ratios[-1]:.2f}"})
+                    print(*list(rows[-1].values()), flush=True)
     return rows
 
 
@@ -197,6 +225,8 @@ def main():
     parser.add_argument("--sizes", default=",".join(map(str, range(len(SIZES)))),
                         help="indices into the sizes " + " ".join(map(str, SIZES)))
     parser.add_argument("--variants", action="store_true", help="also time the LSTM variants")
+    parser.add_argument("--against-itself", action="store_true",
+                        help="instead, time each library against itself: the protocol's noise")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--worker", choices=("rnnlab", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--cell", help=argparse.SUPPRESS)
@@ -209,7 +239,16 @@ def main():
     flops = sgemm_flops()
     print(f"machine: {machine_description(torch)}; sgemm {flops / 1e9:.1f} GFLOP/s\n")
     sizes = [SIZES[int(k)] for k in args.sizes.split(",") if k]
-    rows = against_torch([c for c in args.cells.split(",") if c], sizes, args, flops)
+    cells = [c for c in args.cells.split(",") if c]
+    if args.against_itself:
+        rows = against_itself(cells, sizes, args)
+        print()
+        print_table(list(rows[0]), rows)
+        if args.json:
+            write_json(args.json, {"machine": machine_description(torch), "against_itself": rows,
+                                   "protocol": {k: getattr(args, k) for k in ("runs", "pairs", "calls", "seconds")}})
+        return
+    rows = against_torch(cells, sizes, args, flops)
     if rows:
         print()
         print_table(list(rows[0]), rows)
