@@ -240,26 +240,23 @@ def main():
     print(f"machine: {machine_description(torch)}; sgemm {flops / 1e9:.1f} GFLOP/s\n")
     sizes = [SIZES[int(k)] for k in args.sizes.split(",") if k]
     cells = [c for c in args.cells.split(",") if c]
-    if args.against_itself:
-        rows = against_itself(cells, sizes, args)
-        print()
-        print_table(list(rows[0]), rows)
-        if args.json:
-            write_json(args.json, {"machine": machine_description(torch), "against_itself": rows,
-                                   "protocol": {k: getattr(args, k) for k in ("runs", "pairs", "calls", "seconds")}})
-        return
-    rows = against_torch(cells, sizes, args, flops)
+    protocol = {k: getattr(args, k) for k in ("runs", "pairs", "calls", "seconds")}
+    rows = against_itself(cells, sizes, args) if args.against_itself else against_torch(cells, sizes, args, flops)
     if rows:
         print()
         print_table(list(rows[0]), rows)
+    if args.against_itself:
+        if args.json:
+            write_json(args.json, {"machine": machine_description(torch), "protocol": protocol,
+                                   "against_itself": rows})
+        return
     variant_rows = variants(args.repeats, rng) if args.variants else []
     if variant_rows:
         print()
         print_table(list(variant_rows[0]), variant_rows)
     if args.json:
         write_json(args.json, {"sgemm_flops": flops, "machine": machine_description(torch),
-                               "protocol": {k: getattr(args, k) for k in ("runs", "pairs", "calls", "seconds")},
-                               "rows": rows, "variants": variant_rows})
+                               "protocol": protocol, "rows": rows, "variants": variant_rows})
 
 
 if __name__ == "__main__":
