@@ -257,6 +257,30 @@ def test_weights_packed_later_from_blocks_are_the_weights_packed_whole(N, D, H, 
 
 @needs_onednn
 @pytest.mark.parametrize("split", ["rows", "units"])
+def test_a_layout_that_takes_no_block_packs_the_parts_before_the_loop(monkeypatch, split):
+    """Where oneDNN would take no copy into a part of its packed layout (none here), each
+    part's weights are assembled and packed before the loop, on this thread: the same
+    results as the forward."""
+    from rnnlab.functional import lstm_inference
+
+    if split == "units":
+        monkeypatch.setattr(lstm_team, "INFERENCE_SPLIT_BYTES", 0)
+    monkeypatch.setattr(onednn, "_block_reorder", lambda *args: None)
+    rng = np.random.default_rng(9)
+    x, h0 = rng.standard_normal((32, 6, 64)).astype(np.float32), np.zeros((32, 128), np.float32)
+    Wx, Wh = rng.standard_normal((64, 512)).astype(np.float32) / 8, rng.standard_normal((128, 512)).astype(np.float32) / 11
+    b = rng.standard_normal(512).astype(np.float32)
+    packings, real = [], lstm_team._part_product
+    with on_path("onednn"):
+        want, _ = lstm_forward(x, h0, Wx, Wh, b)
+        monkeypatch.setattr(lstm_team, "_part_product", lambda *a: packings.append(real(*a)) or packings[-1])
+        got, _ = lstm_inference(x, h0, Wx, Wh, b)
+    assert len(packings) == 2 and all(product.packing[2] == 0 for product in packings)
+    assert _largest_relative(got, want) < 1e-6
+
+
+@needs_onednn
+@pytest.mark.parametrize("split", ["rows", "units"])
 def test_a_part_whose_packing_fails_raises_and_the_loop_still_ends(monkeypatch, split):
     """A part's thread packs its weights before its loop: a copy that fails (here a null
     primitive) ends in OneDNNError, and the units split's other thread, which waits at a
